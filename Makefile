@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+.PHONY: run test venv migrate bench-skin train-skin
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput
+
+# The web server on http://127.0.0.1:$(PORT) and a Celery worker, on SQLite and a
+# filesystem broker (no servers needed).
+run: migrate
+	PORT=$(PORT) PY=$(PY) bash scripts/run-dev.sh
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench-skin: $(STAMP)
+	$(PY) bench/skin_pipeline.py
+
+train-skin: $(STAMP)
+	$(PY) -m ml.train ml/configs/skin-classifier.yaml
+	$(PY) -m ml.train ml/configs/skin-segmenter.yaml

@@ -1,0 +1,49 @@
+"""An installed image classifier: its network, its metadata, and how it is run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ml.metadata import ModelMetadata
+from ml.preprocessing import image_to_input
+from ml.registry import create_model
+
+
+class Classifier:
+    def __init__(self, network: torch.nn.Module, metadata: ModelMetadata):
+        self.network = network.eval()
+        self.metadata = metadata
+        bias = metadata.logit_bias or [0.0] * len(metadata.classes)
+        self.logit_bias = torch.tensor(bias, dtype=torch.float32)
+
+    @classmethod
+    def load(cls, path: Path, metadata: ModelMetadata) -> "Classifier":
+        network = create_model(metadata.architecture, num_classes=len(metadata.classes))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        network.load_state_dict({k: v.float() for k, v in state.items()})
+        return cls(network, metadata)
+
+    @property
+    def classes(self) -> list[str]:
+        return self.metadata.classes
+
+    def input_tensor(self, image: Image.Image) -> torch.Tensor:
+        return image_to_input(image, self.metadata)
+
+    def probabilities_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(logits.float() + self.logit_bias, dim=-1)
+
+    @torch.inference_mode()
+    def predict_batch(self, inputs: torch.Tensor) -> np.ndarray:
+        return self.probabilities_from_logits(self.network(inputs)).numpy()
+
+    def predict(self, image: Image.Image) -> dict[str, float]:
+        probabilities = self.predict_batch(self.input_tensor(image))[0]
+        return {c: float(p) for c, p in zip(self.classes, probabilities)}
+
+    def target_layer(self) -> torch.nn.Module:
+        return self.network.get_submodule(self.metadata.gradcam_target_layer)

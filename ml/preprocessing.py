@@ -1,0 +1,34 @@
+"""Array transforms shared by training, evaluation and serving, driven by model metadata."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ml.metadata import ModelMetadata
+
+
+def resize_rgb(image: Image.Image, size_hw: list[int] | tuple[int, int]) -> np.ndarray:
+    """An RGB image resized to the model's input size, as uint8 HxWx3."""
+    height, width = size_hw
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return np.array(image.resize((width, height), Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def normalise(batch_uint8: torch.Tensor, metadata: ModelMetadata) -> torch.Tensor:
+    """uint8 NxHxWx3 (or NxCxHxW float in [0,1]) to the model's normalised NxCxHxW float."""
+    if batch_uint8.dtype == torch.uint8:
+        batch = batch_uint8.permute(0, 3, 1, 2).float().div_(255.0)
+    else:
+        batch = batch_uint8
+    mean = torch.tensor(metadata.mean, dtype=batch.dtype).view(1, -1, 1, 1)
+    std = torch.tensor(metadata.std, dtype=batch.dtype).view(1, -1, 1, 1)
+    return (batch - mean) / std
+
+
+def image_to_input(image: Image.Image, metadata: ModelMetadata) -> torch.Tensor:
+    """One PIL image to a normalised 1xCxHxW tensor, exactly as training saw its images."""
+    array = resize_rgb(image, metadata.input_size)
+    return normalise(torch.from_numpy(array).unsqueeze(0), metadata)

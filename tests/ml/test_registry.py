@@ -1,0 +1,42 @@
+import pytest
+import torch
+
+from ml.metadata import ModelMetadata
+from ml.registry import ModelNotInstalled, architectures, create_model, load_installed
+from ml.testing import write_test_classifier
+
+
+def test_create_model_builds_each_architecture_by_name():
+    assert {"compact-resnet", "compact-resnet-tiny", "resnet18"} <= set(architectures())
+    network = create_model("compact-resnet", num_classes=7)
+    assert network(torch.zeros(2, 3, 120, 160)).shape == (2, 7)
+
+
+def test_unknown_architecture_is_refused():
+    with pytest.raises(ValueError, match="unknown architecture 'nope'"):
+        create_model("nope", num_classes=2)
+
+
+def test_missing_weights_are_reported_not_replaced(tmp_path):
+    with pytest.raises(ModelNotInstalled, match="model not installed: skin-classifier"):
+        load_installed("skin-classifier", tmp_path)
+    metadata = write_test_classifier(tmp_path)
+    (tmp_path / "skin-classifier" / metadata.weights_file).unlink()
+    with pytest.raises(ModelNotInstalled):
+        load_installed("skin-classifier", tmp_path / "other")  # a fresh cache key, no weights
+
+
+def test_installed_model_loads_once_and_follows_its_metadata(tmp_path):
+    write_test_classifier(tmp_path)
+    first = load_installed("skin-classifier", tmp_path)
+    assert load_installed("skin-classifier", tmp_path) is first
+    assert first.metadata.input_size == [48, 64]
+    assert first.input_tensor(__import__("PIL.Image").Image.new("RGB", (300, 200))).shape == (1, 3, 48, 64)
+
+
+def test_metadata_round_trip(tmp_path):
+    metadata = ModelMetadata(name="m", version="1.2.3", task="classification",
+                             architecture="compact-resnet", weights_file="model.pt",
+                             classes=["a", "b"], input_size=[8, 8], metrics={"val": {"accuracy": 0.9}})
+    metadata.write(tmp_path)
+    assert ModelMetadata.read(tmp_path) == metadata
