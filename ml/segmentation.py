@@ -17,15 +17,28 @@ from ml.metadata import ModelMetadata
 # Hospital networks have no internet: ultralytics must never try to reach it.
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_VERBOSE", "False")
+os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 
 DEFAULT_CONFIDENCE = 0.25
 
 
 def yolo(source: str | Path):
     """An ultralytics YOLO model from our weights file or from an architecture YAML."""
-    from ultralytics import YOLO
+    return _ultralytics_yolo()(str(source), task="segment")
 
-    return YOLO(str(source), task="segment")
+
+def _ultralytics_yolo():
+    """ultralytics' YOLO class, without the process-wide side effects of importing it.
+
+    Importing ultralytics replaces ``PIL.Image.open`` with a wrapper that tries to install a
+    HEIF plugin whenever Pillow cannot identify a file; the upload checks rely on Pillow's
+    own behaviour for unidentifiable files, so the original is put back.
+    """
+    from ultralytics import YOLO
+    from ultralytics.utils import patches
+
+    Image.open = getattr(patches, "_image_open", Image.open)
+    return YOLO
 
 
 class Segmenter:

@@ -55,3 +55,14 @@ def test_overlays_keep_the_photo_size_and_change_pixels():
     heatmap = ml.draw_heatmap(image, heat)
     assert heatmap.size == image.size
     assert not np.array_equal(np.asarray(heatmap), np.asarray(image))
+
+
+def test_loading_a_segmenter_leaves_pillow_unpatched(test_weights):
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    ml.analyse_skin_photo(photo(), weights_dir=test_weights)  # imports ultralytics
+    with pytest.raises(UnidentifiedImageError):
+        Image.open(io.BytesIO(b"plain text, not an image"))
+    assert Image.open.__module__ == "PIL.Image"

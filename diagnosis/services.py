@@ -1,0 +1,265 @@
+"""Writes for studies. One set of services serves the HTML views, the API and the worker."""
+import hashlib
+import io
+import logging
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import OperationalError, transaction
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from PIL import Image
+
+from accounts.models import User
+from diagnosis.imaging import InvalidImage, open_photo, read_photo
+from diagnosis.models import Artifact, Study, StudyFile, StudyResult
+from diagnosis.reports import render_report_pdf
+
+logger = logging.getLogger(__name__)
+
+ANALYSABLE_KINDS = (Study.Kind.SKIN_PHOTO,)
+
+MODEL_NOT_INSTALLED = _("The analysis model is not installed on this server; no result was produced.")
+ANALYSIS_FAILED = _("Something went wrong while analysing this photo, and no result was produced. Please try again later.")
+KIND_NOT_SUPPORTED = _("This kind of study cannot be analysed yet.")
+
+
+def study_create(*, owner: User, kind: str, upload: UploadedFile, language: str) -> Study:
+    """Check the photo, store it and queue its analysis once the rows are committed.
+
+    Raises InvalidImage (nothing is stored) if the photo cannot be analysed.
+    """
+    if kind not in ANALYSABLE_KINDS:
+        raise ValueError(f"Studies of kind {kind!r} cannot be created yet.")
+    photo = read_photo(upload)
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    stored_name = ""
+    try:
+        with transaction.atomic():
+            study = Study.objects.create(owner=owner, kind=kind, language=language)
+            study_file = StudyFile(
+                study=study,
+                original_name=Path(upload.name or "photo").name[:255],
+                content_type=photo.content_type,
+                size=upload.size,
+                sha256=_sha256(upload),
+            )
+            upload.seek(0)
+            study_file.file.save(f"upload{photo.extension}", upload, save=False)
+            stored_name = study_file.file.name
+            study_file.save()
+            transaction.on_commit(lambda: _queue_analysis(study.id), robust=True)
+    except BaseException:
+        if stored_name:
+            StudyFile.file.field.storage.delete(stored_name)
+        raise
+    return study
+
+
+def study_analyse(*, study_id: uuid.UUID | str) -> None:
+    """Run the models on a study's photo and store the result, artifacts and PDF report.
+
+    Safe to run again for the same study (a redelivered task): the new result replaces the
+    old one. Every outcome ends in `done` or `failed`, except database outages, which are
+    re-raised so the task can retry.
+    """
+    study = Study.objects.prefetch_related("files").filter(id=study_id).first()
+    if study is None:
+        logger.info("Study %s no longer exists; nothing to analyse.", study_id)
+        return
+    now = timezone.now()
+    Study.objects.filter(id=study.id).update(
+        status=Study.Status.PROCESSING, stage=Study.Stage.LOADING, started_at=now,
+        finished_at=None, failure_reason="", updated_at=now,
+    )
+    written: list[str] = []
+    try:
+        import ml  # imported here so that web processes never load torch
+    except Exception:
+        logger.exception("Study %s: the ml package cannot be imported", study.id)
+        study_mark_failed(study_id=study.id, reason=ANALYSIS_FAILED)
+        return
+
+    with translation.override(study.language):
+        try:
+            if study.kind not in ANALYSABLE_KINDS:
+                raise _StudyFailure(KIND_NOT_SUPPORTED)
+            result, artifacts = _analyse_skin_photo(study, written=written)
+            _store_outcome(study, result=result, artifacts=artifacts)
+        except OperationalError:
+            _delete_files(written)
+            raise
+        except Exception as exc:
+            _delete_files(written)
+            study_mark_failed(study_id=study.id, reason=_failure_reason(study, exc, ml.ModelNotInstalled))
+
+
+def study_mark_failed(*, study_id: uuid.UUID | str, reason: str | Promise | None = None) -> None:
+    """Record a final failure with a reason in plain words (in the study's language)."""
+    study = Study.objects.filter(id=study_id).only("language").first()
+    if study is None:
+        return
+    with translation.override(study.language):
+        text = str(reason or ANALYSIS_FAILED)
+    now = timezone.now()
+    Study.objects.filter(id=study_id).update(
+        status=Study.Status.FAILED, stage="", failure_reason=text, finished_at=now, updated_at=now
+    )
+
+
+def study_delete(*, study: Study) -> None:
+    """Delete the study and, once that is committed, every file it has in storage."""
+    names = [f.file.name for f in study.files.all()] + [a.file.name for a in study.artifacts.all()]
+    study_id = study.id
+    with transaction.atomic():
+        study.delete()
+        transaction.on_commit(lambda: _delete_files(names, study_id=study_id))
+
+
+class _StudyFailure(Exception):
+    def __init__(self, reason: str | Promise) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _failure_reason(study: Study, exc: Exception, model_not_installed: type[Exception]) -> str | Promise:
+    """What to tell the user about `exc`; unexpected errors are logged with their traceback."""
+    if isinstance(exc, _StudyFailure):
+        return exc.reason
+    if isinstance(exc, InvalidImage):
+        return exc.message
+    if isinstance(exc, model_not_installed):
+        logger.error("Study %s: %s", study.id, exc)
+        return MODEL_NOT_INSTALLED
+    logger.error("Study %s: analysis failed", study.id, exc_info=exc)
+    return ANALYSIS_FAILED
+
+
+def _queue_analysis(study_id: uuid.UUID) -> None:
+    from diagnosis.tasks import analyse_study
+
+    analyse_study.delay(str(study_id))
+
+
+def _set_stage(study_id: uuid.UUID, stage: str) -> None:
+    Study.objects.filter(id=study_id).update(stage=stage[:32], updated_at=timezone.now())
+
+
+def _analyse_skin_photo(study: Study, *, written: list[str]) -> tuple[StudyResult, list[Artifact]]:
+    """Run the models and write the artifact files; returns unsaved rows to store."""
+    import ml
+
+    upload = study.upload
+    if upload is None:
+        raise _StudyFailure(ANALYSIS_FAILED)
+    with upload.file.open("rb") as stored:
+        photo = open_photo(stored)
+    analysis = ml.analyse_skin_photo(
+        photo, weights_dir=settings.ML_WEIGHTS_DIR, progress=lambda stage: _set_stage(study.id, stage)
+    )
+    timings = {stage: float(seconds) for stage, seconds in analysis.timings.items()}
+
+    _set_stage(study.id, Study.Stage.OVERLAYS)
+    started = time.perf_counter()
+    outline = ml.draw_outline(photo, analysis.lesion_mask)
+    heatmap = ml.draw_heatmap(photo, analysis.heatmap)
+    timings["overlays"] = time.perf_counter() - started
+    result = StudyResult(
+        study=study,
+        top_class=analysis.top_class,
+        probabilities={name: float(p) for name, p in analysis.probabilities.items()},
+        lesion_area_fraction=float(analysis.lesion_area_fraction),
+        models=[{"name": model.name, "version": model.version} for model in analysis.models],
+        findings={"timings": timings, "image_size": list(photo.size)},
+    )
+
+    _set_stage(study.id, Study.Stage.REPORT)
+    started = time.perf_counter()
+    pdf = render_report_pdf(study=study, result=result, photo=photo, outline=outline, heatmap=heatmap)
+    timings["report"] = time.perf_counter() - started
+
+    _set_stage(study.id, Study.Stage.SAVING)
+    started = time.perf_counter()
+    contents = {
+        Artifact.Kind.OUTLINE: ("outline.png", _png(outline)),
+        Artifact.Kind.HEATMAP: ("heatmap.png", _png(heatmap)),
+        Artifact.Kind.REPORT_PDF: ("report.pdf", pdf),
+    }
+    artifacts = []
+    for kind, (name, data) in contents.items():
+        artifact = Artifact(study=study, kind=kind)
+        artifact.file.save(name, ContentFile(data), save=False)
+        written.append(artifact.file.name)
+        artifacts.append(artifact)
+    timings["saving"] = time.perf_counter() - started  # files only; the rows follow
+    result.findings["timings"] = {stage: round(seconds, 4) for stage, seconds in timings.items()}
+    return result, artifacts
+
+
+def _store_outcome(study: Study, *, result: StudyResult, artifacts: list[Artifact]) -> None:
+    """Replace any earlier result and artifacts in one transaction and mark the study done."""
+    with transaction.atomic():
+        if not Study.objects.select_for_update().filter(id=study.id).exists():
+            raise _StudyGone()
+        replaced = list(Artifact.objects.filter(study=study).values_list("file", flat=True))
+        Artifact.objects.filter(study=study).delete()
+        StudyResult.objects.filter(study=study).delete()
+        result.save()
+        for artifact in artifacts:
+            artifact.save()
+        now = timezone.now()
+        Study.objects.filter(id=study.id).update(
+            status=Study.Status.DONE, stage="", failure_reason="", finished_at=now, updated_at=now
+        )
+        transaction.on_commit(lambda: _delete_files(replaced))
+
+
+class _StudyGone(_StudyFailure):
+    """The study was deleted while it was being analysed: nothing to record."""
+
+    def __init__(self) -> None:
+        super().__init__(ANALYSIS_FAILED)
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _sha256(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _delete_files(names: list[str], *, study_id: uuid.UUID | None = None) -> None:
+    storage = StudyFile.file.field.storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:
+            logger.exception("Could not delete stored file %s", name)
+    if study_id is not None:
+        _remove_empty_study_folders(storage, study_id)
+
+
+def _remove_empty_study_folders(storage, study_id: uuid.UUID) -> None:
+    """Local disk keeps empty folders after their files are deleted; object stores have none."""
+    try:
+        root = Path(storage.path(f"studies/{study_id}"))
+    except NotImplementedError:
+        return
+    for folder in (root / "upload", root / "artifacts", root):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass

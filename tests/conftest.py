@@ -1,0 +1,125 @@
+"""Shared fixtures: isolated storage and broker, three users, tiny real model weights."""
+from dataclasses import dataclass
+from pathlib import Path
+
+import ml
+import pytest
+from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import translation
+
+from accounts.models import User
+from accounts.services import user_create
+from diagnosis import services
+from diagnosis.models import Study
+from lesions_project.celery import app as celery_app, ensure_broker_folders
+from tests import images
+
+PASSWORD = "a-long-Password-123"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory) -> None:
+    """A file-backed sqlite test database, so a Celery worker thread can share it safely."""
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+        database.setdefault("OPTIONS", {})["timeout"] = 30
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker_dir(tmp_path_factory) -> Path:
+    """Tasks queued during tests go to a throwaway filesystem broker, never to var/."""
+    folder = tmp_path_factory.mktemp("broker")
+    celery_app.conf.update(
+        broker_url="filesystem://",
+        broker_transport_options={
+            "data_folder_in": str(folder / "in"),
+            "data_folder_out": str(folder / "in"),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+            "polling_interval": 0.1,
+        },
+    )
+    ensure_broker_folders()
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.ML_WEIGHTS_DIR = tmp_path / "no-weights"
+    settings.PROTECTED_MEDIA_ACCEL_PREFIX = ""
+    # A request made by the test client leaves its language active in the thread.
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(scope="session")
+def _test_weights_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("weights")
+    ml.write_test_weights(folder)
+    return folder
+
+
+@pytest.fixture
+def ml_weights(settings, _test_weights_dir) -> Path:
+    """Tiny untrained weights for the real ml package (written once per session)."""
+    settings.ML_WEIGHTS_DIR = _test_weights_dir
+    return _test_weights_dir
+
+
+@dataclass
+class Users:
+    patient_a: User
+    patient_b: User
+    radiologist: User
+
+
+@pytest.fixture
+def users(db) -> Users:
+    return Users(
+        patient_a=user_create(username="alice", password=PASSWORD, email="alice@example.com"),
+        patient_b=user_create(username="bob", password=PASSWORD, email="bob@example.com"),
+        radiologist=user_create(username="rita", password=PASSWORD, role=User.Role.RADIOLOGIST),
+    )
+
+
+@pytest.fixture
+def client_a(users) -> Client:
+    client = Client()
+    client.force_login(users.patient_a)
+    return client
+
+
+@pytest.fixture
+def client_b(users) -> Client:
+    client = Client()
+    client.force_login(users.patient_b)
+    return client
+
+
+def photo_upload(data: bytes | None = None, name: str = "mole.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, images.jpeg_bytes() if data is None else data, content_type=content_type)
+
+
+@pytest.fixture
+def queued_study(users, django_capture_on_commit_callbacks) -> Study:
+    """Patient A's study as it is right after upload (the task is not run)."""
+    with django_capture_on_commit_callbacks(execute=False):
+        return services.study_create(
+            owner=users.patient_a, kind=Study.Kind.SKIN_PHOTO, upload=photo_upload(), language="en"
+        )
+
+
+@pytest.fixture
+def analysed_study(queued_study, ml_weights) -> Study:
+    """Patient A's study analysed by the real ml package with tiny test weights."""
+    services.study_analyse(study_id=queued_study.id)
+    queued_study.refresh_from_db()
+    assert queued_study.status == Study.Status.DONE, queued_study.failure_reason
+    return queued_study

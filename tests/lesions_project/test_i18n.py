@@ -1,0 +1,33 @@
+import pytest
+from django.urls import reverse
+
+
+@pytest.mark.django_db
+def test_page_follows_accept_language(client):
+    response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="ru")
+    html = response.content.decode()
+    assert '<html lang="ru">' in html
+    assert "Войти" in html
+    assert "Забыли пароль?" in html
+
+
+@pytest.mark.django_db
+def test_switcher_sets_the_language(client):
+    response = client.post(reverse("set_language"), {"language": "ru", "next": reverse("home")})
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    html = client.get(reverse("home")).content.decode()
+    assert '<html lang="ru">' in html
+    assert "Проверить пятно на коже по фотографии" in html
+
+    client.post(reverse("set_language"), {"language": "en", "next": reverse("home")})
+    assert "Check a skin spot from a photo" in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_russian_result_page(client_a, analysed_study):
+    html = client_a.get(
+        reverse("diagnosis:study_detail", kwargs={"study_id": analysed_study.id}), HTTP_ACCEPT_LANGUAGE="ru"
+    ).content.decode()
+    assert "Вероятности всех классов" in html
+    assert "Меланома" in html
+    assert "не диагноз" in html
