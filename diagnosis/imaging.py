@@ -22,6 +22,9 @@ ACCEPTED_FORMATS = {
     "WEBP": ("image/webp", ".webp"),
 }
 
+# The longest side of the copy of a photo that is analysed and drawn on.
+WORKING_MAX_SIDE = 1600
+
 EMPTY_FILE = _("The file is empty.")
 NOT_AN_IMAGE = _("This file is not an image we can read (JPEG, PNG or WebP).")
 DAMAGED_IMAGE = _("The image file is damaged or incomplete.")
@@ -83,6 +86,17 @@ def read_photo(fileobj: IO[bytes]) -> Photo:
     except (OSError, SyntaxError, ValueError, TypeError, KeyError, struct.error):
         upright = image  # an unreadable orientation tag: keep the pixels as stored
     return Photo(image=to_rgb(upright), format=source_format)
+
+
+def working_copy(image: Image.Image, max_side: int = WORKING_MAX_SIDE) -> Image.Image:
+    """The photo the models and overlays work on: the upload itself, shrunk when a side is
+    longer than ``max_side``. A 12-megapixel phone photo carries no more diagnostic detail at
+    the models' input sizes, and its overlays would be slow to draw and heavy to send."""
+    scale = max_side / max(image.size)
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def _sniff_format(head: bytes) -> str | None:

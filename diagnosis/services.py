@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from accounts.models import User
-from diagnosis.imaging import InvalidImage, open_photo, read_photo
+from diagnosis.imaging import InvalidImage, open_photo, read_photo, working_copy
 from diagnosis.models import Artifact, Study, StudyFile, StudyResult
 from diagnosis.reports import render_report_pdf
 
@@ -159,7 +159,7 @@ def _analyse_skin_photo(study: Study, *, written: list[str]) -> tuple[StudyResul
     if upload is None:
         raise _StudyFailure(ANALYSIS_FAILED)
     with upload.file.open("rb") as stored:
-        photo = open_photo(stored)
+        photo = working_copy(open_photo(stored))
     analysis = ml.analyse_skin_photo(
         photo, weights_dir=settings.ML_WEIGHTS_DIR, progress=lambda stage: _set_stage(study.id, stage)
     )

@@ -1,8 +1,10 @@
 """The Celery app. Run a worker with `celery -A lesions_project worker -l info`."""
+import logging
 import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lesions_project.settings")
 
@@ -24,3 +26,20 @@ def ensure_broker_folders() -> None:
 @app.on_after_configure.connect
 def _create_broker_folders(sender: Celery, **kwargs) -> None:
     ensure_broker_folders()
+
+
+@worker_process_init.connect
+def _load_models_in_pool_process(**kwargs) -> None:
+    """Each worker process (the solo pool's too) loads the models once, before its first
+    study, not during it."""
+    load_models()
+
+
+def load_models() -> None:
+    from django.conf import settings
+
+    import ml
+
+    installed = ml.load_skin_models(settings.ML_WEIGHTS_DIR)
+    logging.getLogger(__name__).info(
+        "Models loaded: %s", ", ".join(f"{m.name} {m.version}" for m in installed) or "none")

@@ -78,3 +78,14 @@ def test_garbage_behind_an_image_signature_is_damaged_not_a_crash():
     with pytest.raises(InvalidImage) as caught:
         open_photo(io.BytesIO(b"\xff\xd8\xff" + b"garbage" * 50))
     assert str(caught.value) == "The image file is damaged or incomplete."
+
+
+def test_working_copy_shrinks_only_large_photos():
+    from PIL import Image
+
+    from diagnosis.imaging import WORKING_MAX_SIDE, working_copy
+
+    small = Image.new("RGB", (600, 450))
+    assert working_copy(small) is small
+    large = working_copy(Image.new("RGB", (4000, 3000)))
+    assert max(large.size) == WORKING_MAX_SIDE and large.size == (1600, 1200)

@@ -66,3 +66,9 @@ def test_loading_a_segmenter_leaves_pillow_unpatched(test_weights):
     with pytest.raises(UnidentifiedImageError):
         Image.open(io.BytesIO(b"plain text, not an image"))
     assert Image.open.__module__ == "PIL.Image"
+
+
+def test_load_skin_models_loads_what_is_installed(test_weights, tmp_path):
+    assert [m.name for m in ml.load_skin_models(test_weights)] == ["skin-classifier",
+                                                                   "skin-segmenter"]
+    assert ml.load_skin_models(tmp_path / "empty") == []
