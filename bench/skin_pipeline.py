@@ -56,6 +56,7 @@ def setup_django(var_dir: Path, weights_dir: Path) -> None:
     os.environ.update({
         "VAR_DIR": str(var_dir), "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
         "ML_WEIGHTS_DIR": str(weights_dir), "DJANGO_SETTINGS_MODULE": "lesions_project.settings",
+        "ALLOWED_HOSTS": "testserver",
     })
     os.environ.pop("REDIS_URL", None)
     sys.path.insert(0, str(ROOT))

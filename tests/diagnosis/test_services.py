@@ -94,7 +94,7 @@ def test_study_analyse_end_to_end(analysed_study):
         assert artifact.file.name.startswith(f"studies/{study.id}/artifacts/")
         assert Path(artifact.file.path).stat().st_size > 0
     assert artifacts[Artifact.Kind.REPORT_PDF].file.open("rb").read(5) == b"%PDF-"
-    assert artifacts[Artifact.Kind.OUTLINE].file.name.endswith(".png")
+    assert artifacts[Artifact.Kind.OUTLINE].file.name.endswith(".jpg")
 
 
 def test_study_analyse_again_replaces_the_result(analysed_study, settings, django_capture_on_commit_callbacks):

@@ -127,8 +127,8 @@ def test_failed_study_page_shows_the_reason(client_a, queued_study):
 
 @pytest.mark.parametrize(("kind", "content_type", "magic"), [
     ("upload", "image/jpeg", b"\xff\xd8"),
-    ("outline", "image/png", b"\x89PNG"),
-    ("heatmap", "image/png", b"\x89PNG"),
+    ("outline", "image/jpeg", b"\xff\xd8\xff"),
+    ("heatmap", "image/jpeg", b"\xff\xd8\xff"),
     ("report.pdf", "application/pdf", b"%PDF"),
 ])
 def test_files_are_served_to_the_owner(client_a, analysed_study, kind, content_type, magic):
@@ -159,7 +159,7 @@ def test_files_can_be_handed_to_nginx(client_a, analysed_study, settings):
     response = client_a.get(file_url(analysed_study, "outline"))
     assert response.status_code == 200
     assert response["X-Accel-Redirect"] == "/protected/" + analysed_study.artifacts.get(kind="outline").file.name
-    assert response["Content-Type"] == "image/png"
+    assert response["Content-Type"] == "image/jpeg"
     assert response.content == b""
 
 
