@@ -35,11 +35,16 @@ class Classifier:
         return image_to_input(image, self.metadata)
 
     def probabilities_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(logits.float() + self.logit_bias, dim=-1)
+        return torch.softmax(logits.float().cpu() + self.logit_bias, dim=-1)
 
     @torch.inference_mode()
     def predict_batch(self, inputs: torch.Tensor) -> np.ndarray:
-        return self.probabilities_from_logits(self.network(inputs)).numpy()
+        """Class probabilities for a normalised NxCxHxW batch, as served."""
+        if not self.metadata.test_time_flips:
+            return self.probabilities_from_logits(self.network(inputs)).numpy()
+        views = torch.cat([inputs, inputs.flip(3), inputs.flip(2), inputs.flip(2).flip(3)])
+        probabilities = self.probabilities_from_logits(self.network(views))
+        return probabilities.view(4, len(inputs), -1).mean(0).numpy()
 
     def predict(self, image: Image.Image) -> dict[str, float]:
         probabilities = self.predict_batch(self.input_tensor(image))[0]

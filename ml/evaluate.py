@@ -31,15 +31,14 @@ def evaluate_skin_classifier(data_dir: Path, weights_dir: Path, split: str | Non
     records = ham10000.read_records(data_dir, split)
     if not records:
         raise ham10000.DatasetError(f"{data_dir}: no labelled images to evaluate")
-    network = classifier.network.to(device)
+    classifier.network.to(device)
     predictions = []
-    with torch.inference_mode():
-        for start in range(0, len(records), batch_size):
-            chunk = records[start:start + batch_size]
-            images = ham10000.load_images(data_dir, chunk, classifier.metadata.input_size)
-            inputs = normalise(torch.from_numpy(images), classifier.metadata).to(device)
-            probabilities = classifier.probabilities_from_logits(network(inputs).cpu())
-            predictions.append(probabilities.argmax(1).numpy())
+    for start in range(0, len(records), batch_size):
+        chunk = records[start:start + batch_size]
+        images = ham10000.load_images(data_dir, chunk, classifier.metadata.input_size)
+        inputs = normalise(torch.from_numpy(images), classifier.metadata).to(device)
+        predictions.append(classifier.predict_batch(inputs).argmax(1))
+    classifier.network.to("cpu")
     labels = np.array([r.label for r in records])
     metrics = classification_metrics(labels, np.concatenate(predictions), classifier.classes)
     metrics["model"] = {"name": classifier.metadata.name, "version": classifier.metadata.version}

@@ -29,6 +29,8 @@ class ModelMetadata:
     # Added to the logits before the softmax (post-hoc prior correction chosen on validation).
     logit_bias: list[float] | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
+    # Average the probabilities over the four flips of the input (orientation-free images).
+    test_time_flips: bool = False
     training_data: str = ""
     split: str = ""
     metrics: dict = field(default_factory=dict)

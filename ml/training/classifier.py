@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ml.augment import augment
+from ml.classifier import Classifier
 from ml.datasets import ham10000
 from ml.metadata import ModelMetadata
 from ml.metrics import classification_metrics
@@ -89,9 +90,9 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
             total_loss += loss.item()
         val_logits = predict_logits(network, images["val"], metadata)
         val = classification_metrics(labels["val"].numpy(), val_logits.argmax(1).numpy(), classes)
-        score = (val["accuracy"] + val["balanced_accuracy"]) / 2
-        if score > best_score:
-            best_score, best_epoch = score, epoch
+        epoch_score = (val["accuracy"] + val["balanced_accuracy"]) / 2
+        if epoch_score > best_score:
+            best_score, best_epoch = epoch_score, epoch
             best_state = copy.deepcopy(network.state_dict())
         log.write(epoch=epoch, loss=total_loss / steps_per_epoch, val_accuracy=val["accuracy"],
                   val_balanced_accuracy=val["balanced_accuracy"], val_macro_f1=val["macro_f1"],
@@ -102,17 +103,9 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
     prior = counts / counts.sum()
     tau = choose_prior_correction(val_logits, labels["val"], prior, classes)
     metadata.logit_bias = (-tau * torch.log(prior)).tolist()
-    bias = torch.tensor(metadata.logit_bias)
-    report = {}
-    for split in ("val", "test"):
-        logits = predict_logits(network, images[split], metadata) + bias
-        report[split] = classification_metrics(labels[split].numpy(), logits.argmax(1).numpy(),
-                                                classes)
+    metadata.test_time_flips = bool(config.get("test_time_flips", False))
+    report = score(Classifier(network, metadata), {s: (images[s], labels[s]) for s in ("val", "test")})
     print(f"best epoch {best_epoch}; prior correction tau={tau:.2f}", flush=True)
-    for split, metrics in report.items():
-        print(f"{split}: accuracy={metrics['accuracy']:.4f} "
-              f"balanced_accuracy={metrics['balanced_accuracy']:.4f} "
-              f"macro_f1={metrics['macro_f1']:.4f}", flush=True)
 
     metadata.metrics = {**report, "best_epoch": best_epoch, "prior_correction_tau": tau,
                         "training_seconds": round(time.time() - started)}
@@ -138,6 +131,20 @@ def predict_logits(network, images_uint8: torch.Tensor, metadata: ModelMetadata,
         batch = normalise(images_uint8[start:start + batch_size], metadata)
         outputs.append(network(batch.contiguous(memory_format=torch.channels_last)).float())
     return torch.cat(outputs) if outputs else torch.empty(0, len(metadata.classes))
+
+
+def score(classifier: Classifier, splits: dict) -> dict:
+    """Metrics of each split through the serving path (bias, test-time flips and all)."""
+    report = {}
+    for split, (images_uint8, labels) in splits.items():
+        predictions = [classifier.predict_batch(normalise(images_uint8[i:i + 256], classifier.metadata))
+                       for i in range(0, len(images_uint8), 256)]
+        report[split] = classification_metrics(labels.numpy(), np.concatenate(predictions).argmax(1),
+                                               classifier.classes)
+        print(f"{split}: accuracy={report[split]['accuracy']:.4f} "
+              f"balanced_accuracy={report[split]['balanced_accuracy']:.4f} "
+              f"macro_f1={report[split]['macro_f1']:.4f}", flush=True)
+    return report
 
 
 def choose_prior_correction(logits, labels, prior, classes) -> float:
