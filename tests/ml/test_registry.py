@@ -40,3 +40,21 @@ def test_metadata_round_trip(tmp_path):
                              classes=["a", "b"], input_size=[8, 8], metrics={"val": {"accuracy": 0.9}})
     metadata.write(tmp_path)
     assert ModelMetadata.read(tmp_path) == metadata
+
+
+def test_test_time_flips_average_the_four_flips(tmp_path):
+    from ml.classifier import Classifier
+
+    write_test_classifier(tmp_path)
+    plain = load_installed("skin-classifier", tmp_path)
+    inputs = torch.randn(3, 3, 48, 64)
+    flipped = Classifier(plain.network, plain.metadata)
+    flipped.metadata = ModelMetadata(**{**plain.metadata.__dict__, "test_time_flips": True})
+    expected = torch.stack([
+        torch.softmax(plain.network(v), 1)
+        for v in (inputs, inputs.flip(3), inputs.flip(2), inputs.flip(2).flip(3))
+    ]).mean(0).detach().numpy()
+    probabilities = flipped.predict_batch(inputs)
+    assert probabilities.shape == (3, 7)
+    assert abs(probabilities - expected).max() < 1e-5
+    assert abs(probabilities.sum(1) - 1).max() < 1e-5
