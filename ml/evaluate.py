@@ -1,8 +1,10 @@
 """Evaluate an installed model on a folder: ``python -m ml.evaluate MODEL DIR``.
 
-The last line printed is one JSON object with the metrics. ``--split`` restricts a HAM10000
-folder to one of the project's lesion-disjoint splits (useful on the development data; the
-held-out data is evaluated whole).
+The last line printed is one JSON object with the metrics. DIR is in the model's data set
+layout: HAM10000 (``images/`` and ``metadata.csv``; ``masks/`` for the segmenter) or a
+chest X-ray split (``NORMAL/`` and ``PNEUMONIA/``). ``--split`` restricts DIR to one of the
+project's patient- or lesion-disjoint splits (useful on the development data; held-out data
+is evaluated whole).
 """
 
 from __future__ import annotations
@@ -16,31 +18,49 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ml.datasets import ham10000
-from ml.metrics import classification_metrics, mask_scores, segmentation_metrics
+from ml.datasets import chest_xray, ham10000
+from ml.datasets.common import DatasetError, load_images
+from ml.metrics import mask_scores, segmentation_metrics
 from ml.preprocessing import normalise
 from ml.registry import ModelNotInstalled, load_installed
 from ml.skin import DEFAULT_WEIGHTS_DIR
+from ml.training.reporting import evaluate_probabilities
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
-def evaluate_skin_classifier(data_dir: Path, weights_dir: Path, split: str | None,
-                             batch_size: int, device: str) -> dict:
-    classifier = load_installed("skin-classifier", weights_dir)
-    records = ham10000.read_records(data_dir, split)
-    if not records:
-        raise ham10000.DatasetError(f"{data_dir}: no labelled images to evaluate")
+CLASSIFIER_READERS = {
+    "skin-classifier": lambda data_dir, split: ham10000.read_images(data_dir, split),
+    "pneumonia": lambda data_dir, split: chest_xray.read_images(data_dir, "pneumonia", split),
+    "pneumonia-type": lambda data_dir, split: chest_xray.read_images(data_dir, "pneumonia-type",
+                                                                     split),
+}
+
+
+def evaluate_classifier(name: str, data_dir: Path, weights_dir: Path, split: str | None,
+                        batch_size: int, device: str, bootstrap: int = 0) -> dict:
+    """Metrics of an installed classifier on a labelled folder, through the serving path
+    (preprocessing, prior correction, test-time flips and decision threshold as installed)."""
+    classifier = load_installed(name, weights_dir)
+    items = CLASSIFIER_READERS[name](data_dir, split)
+    if not items:
+        raise DatasetError(f"{data_dir}: no labelled images to evaluate")
     classifier.network.to(device)
-    predictions = []
-    for start in range(0, len(records), batch_size):
-        chunk = records[start:start + batch_size]
-        images = ham10000.load_images(data_dir, chunk, classifier.metadata.input_size)
-        inputs = normalise(torch.from_numpy(images), classifier.metadata).to(device)
-        predictions.append(classifier.predict_batch(inputs).argmax(1))
-    classifier.network.to("cpu")
-    labels = np.array([r.label for r in records])
-    metrics = classification_metrics(labels, np.concatenate(predictions), classifier.classes)
+    try:
+        parts = []
+        for start in range(0, len(items), batch_size):
+            chunk = items[start:start + batch_size]
+            images = load_images([item.path for item in chunk], classifier.metadata)
+            inputs = normalise(torch.from_numpy(images), classifier.metadata).to(device)
+            parts.append(classifier.predict_batch(inputs))
+    finally:
+        classifier.network.to("cpu")
+    classes = classifier.classes
+    threshold = classifier.metadata.thresholds.get(classes[1]) if len(classes) == 2 else None
+    metrics = evaluate_probabilities(
+        np.concatenate(parts), np.array([item.label for item in items]), classes,
+        threshold=threshold if threshold is not None else 0.5,
+        groups=[item.group for item in items], bootstrap_samples=bootstrap)
     metrics["model"] = {"name": classifier.metadata.name, "version": classifier.metadata.version}
     return metrics
 
@@ -49,7 +69,7 @@ def segmentation_items(data_dir: Path, split: str | None) -> list[tuple[Path, Pa
     images_dir, masks_dir = data_dir / "images", data_dir / "masks"
     for folder in (images_dir, masks_dir):
         if not folder.is_dir():
-            raise ham10000.DatasetError(f"{folder} is missing (expected images/ and masks/)")
+            raise DatasetError(f"{folder} is missing (expected images/ and masks/)")
     if split is not None:
         ids = [r.image_id for r in ham10000.read_records(data_dir, split)]
         images = [ham10000.image_path(data_dir, i) for i in ids]
@@ -59,15 +79,14 @@ def segmentation_items(data_dir: Path, split: str | None) -> list[tuple[Path, Pa
     for image in images:
         mask = masks_dir / f"{image.stem}_segmentation.png"
         if not mask.is_file():
-            raise ham10000.DatasetError(f"{mask} is missing for {image.name}")
+            raise DatasetError(f"{mask} is missing for {image.name}")
         items.append((image, mask))
     if not items:
-        raise ham10000.DatasetError(f"{images_dir}: no images to evaluate")
+        raise DatasetError(f"{images_dir}: no images to evaluate")
     return items
 
 
-def evaluate_skin_segmenter(data_dir: Path, weights_dir: Path, split: str | None,
-                            batch_size: int, device: str) -> dict:
+def evaluate_skin_segmenter(data_dir: Path, weights_dir: Path, split: str | None) -> dict:
     segmenter = load_installed("skin-segmenter", weights_dir)
     ious, dices = [], []
     for image_path, mask_path in segmentation_items(data_dir, split):
@@ -86,25 +105,27 @@ def evaluate_skin_segmenter(data_dir: Path, weights_dir: Path, split: str | None
     return metrics
 
 
-EVALUATORS = {
-    "skin-classifier": evaluate_skin_classifier,
-    "skin-segmenter": evaluate_skin_segmenter,
-}
+MODELS = sorted([*CLASSIFIER_READERS, "skin-segmenter"])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", choices=sorted(EVALUATORS))
+    parser.add_argument("model", choices=MODELS)
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--weights-dir", type=Path, default=DEFAULT_WEIGHTS_DIR)
     parser.add_argument("--split", choices=["train", "val", "test"], default=None)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--bootstrap", type=int, default=0,
+                        help="bootstrap samples for 95%% intervals (resampling patients)")
     args = parser.parse_args(argv)
     try:
-        metrics = EVALUATORS[args.model](args.data_dir, args.weights_dir, args.split,
-                                         args.batch_size, args.device)
-    except (ModelNotInstalled, ham10000.DatasetError) as error:
+        if args.model == "skin-segmenter":
+            metrics = evaluate_skin_segmenter(args.data_dir, args.weights_dir, args.split)
+        else:
+            metrics = evaluate_classifier(args.model, args.data_dir, args.weights_dir, args.split,
+                                          args.batch_size, args.device, args.bootstrap)
+    except (ModelNotInstalled, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(metrics))

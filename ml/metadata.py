@@ -26,6 +26,7 @@ class ModelMetadata:
     mean: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     gradcam_target_layer: str | None = None
+    clahe: bool = False  # contrast-limited histogram equalisation before normalisation
     # Added to the logits before the softmax (post-hoc prior correction chosen on validation).
     logit_bias: list[float] | None = None
     thresholds: dict[str, float] = field(default_factory=dict)

@@ -58,3 +58,116 @@ def segmentation_metrics(ious: list[float], dices: list[float], threshold: float
         "thresholded_iou": float(np.where(ious_array >= threshold, ious_array, 0.0).mean())
         if len(ious_array) else 0.0,
     }
+
+
+def roc_auc(labels, scores) -> float:
+    """Area under the ROC curve (the Mann-Whitney U statistic, ties counted half)."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=float)
+    positives, negatives = scores[labels], scores[~labels]
+    if len(positives) == 0 or len(negatives) == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    # Average ranks over ties.
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_scores)) + 1]
+    ends = np.r_[starts[1:], len(scores)]
+    for start, end in zip(starts, ends):
+        ranks[order[start:end]] = (start + end + 1) / 2
+    rank_sum = ranks[labels].sum()
+    return float((rank_sum - len(positives) * (len(positives) + 1) / 2)
+                 / (len(positives) * len(negatives)))
+
+
+def roc_curve(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False and true positive rates at every distinct threshold (score >= threshold)."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=float)
+    thresholds = np.r_[np.inf, np.unique(scores)[::-1]]
+    tpr = np.array([(scores[labels] >= t).mean() if labels.any() else 0.0 for t in thresholds])
+    fpr = np.array([(scores[~labels] >= t).mean() if (~labels).any() else 0.0 for t in thresholds])
+    return fpr, tpr, thresholds
+
+
+def youden_threshold(labels, scores) -> float:
+    """The threshold that maximises sensitivity + specificity - 1."""
+    fpr, tpr, thresholds = roc_curve(labels, scores)
+    best = int(np.argmax(tpr - fpr))
+    return float(min(thresholds[best], 1.0))
+
+
+def threshold_at_sensitivity(labels, scores, sensitivity: float) -> float:
+    """The highest threshold whose sensitivity is at least ``sensitivity`` (for screening)."""
+    fpr, tpr, thresholds = roc_curve(labels, scores)
+    reaching = np.flatnonzero(tpr >= sensitivity)
+    return float(min(thresholds[reaching[0]], 1.0)) if len(reaching) else 0.0
+
+
+def expected_calibration_error(labels, probabilities, bins: int = 10) -> float:
+    """ECE of the predicted class's confidence, in equal-width confidence bins."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    if probabilities.ndim == 1:
+        probabilities = np.stack([1 - probabilities, probabilities], axis=1)
+    labels = np.asarray(labels)
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(error)
+
+
+def binary_metrics(labels, positive_scores, threshold: float) -> dict:
+    """Metrics of a two-class model whose positive class is predicted at score >= threshold."""
+    labels = np.asarray(labels).astype(int)
+    scores = np.asarray(positive_scores, dtype=float)
+    predicted = (scores >= threshold).astype(int)
+    positives, negatives = labels == 1, labels == 0
+    sensitivity = float(predicted[positives].mean()) if positives.any() else float("nan")
+    specificity = float((1 - predicted[negatives]).mean()) if negatives.any() else float("nan")
+    true_positive = int((predicted & labels).sum())
+    precision = true_positive / max(int(predicted.sum()), 1)
+    f1 = 2 * precision * sensitivity / (precision + sensitivity) if precision + sensitivity else 0.0
+    auc = roc_auc(labels, scores)
+    return {
+        "n": int(len(labels)),
+        "threshold": float(threshold),
+        "accuracy": float((predicted == labels).mean()),
+        "auc": auc,
+        "gini": 2 * auc - 1,
+        "sensitivity": sensitivity,
+        "specificity": specificity,
+        "precision": float(precision),
+        "f1": float(f1),
+        "balanced_accuracy": (sensitivity + specificity) / 2,
+        "ece": expected_calibration_error(labels, scores),
+        "confusion_matrix": confusion_matrix(labels, predicted, 2).tolist(),
+    }
+
+
+def bootstrap_intervals(metric_fn, labels, scores, *, groups=None, samples: int = 1000,
+                        seed: int = 0, keys=None) -> dict:
+    """95% percentile intervals of ``metric_fn(labels, scores)``'s numeric values, resampling
+    whole groups (patients) with replacement when ``groups`` is given, else items."""
+    labels = np.asarray(labels)
+    scores = np.asarray(scores)
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        groups = np.arange(len(labels))
+    groups = np.asarray(groups)
+    unique, inverse = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inverse == g) for g in range(len(unique))]
+    values: dict[str, list[float]] = {}
+    for _ in range(samples):
+        chosen = rng.integers(0, len(unique), len(unique))
+        index = np.concatenate([members[g] for g in chosen])
+        result = metric_fn(labels[index], scores[index])
+        for key, value in result.items():
+            if (keys is None or key in keys) and isinstance(value, float) and np.isfinite(value):
+                values.setdefault(key, []).append(value)
+    return {key: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
+            for key, v in values.items()}

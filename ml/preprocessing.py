@@ -17,6 +17,23 @@ def resize_rgb(image: Image.Image, size_hw: list[int] | tuple[int, int]) -> np.n
     return np.array(image.resize((width, height), Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
+def apply_clahe(array: np.ndarray, clip_limit: float = 2.0, tiles: int = 8) -> np.ndarray:
+    """Contrast-limited adaptive histogram equalisation of an RGB uint8 image's lightness."""
+    import cv2
+
+    lab = cv2.cvtColor(array, cv2.COLOR_RGB2LAB)
+    clahe = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles))
+    lab[..., 0] = clahe.apply(lab[..., 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def prepare(image: Image.Image, metadata: ModelMetadata) -> np.ndarray:
+    """An image as the model's uint8 HxWx3 input before normalisation: resized, and
+    equalised when the model was trained so."""
+    array = resize_rgb(image, metadata.input_size)
+    return apply_clahe(array) if metadata.clahe else array
+
+
 def normalise(batch_uint8: torch.Tensor, metadata: ModelMetadata) -> torch.Tensor:
     """uint8 NxHxWx3 (or NxCxHxW float in [0,1]) to the model's normalised NxCxHxW float."""
     if batch_uint8.dtype == torch.uint8:
@@ -30,5 +47,4 @@ def normalise(batch_uint8: torch.Tensor, metadata: ModelMetadata) -> torch.Tenso
 
 def image_to_input(image: Image.Image, metadata: ModelMetadata) -> torch.Tensor:
     """One PIL image to a normalised 1xCxHxW tensor, exactly as training saw its images."""
-    array = resize_rgb(image, metadata.input_size)
-    return normalise(torch.from_numpy(array).unsqueeze(0), metadata)
+    return normalise(torch.from_numpy(prepare(image, metadata)).unsqueeze(0), metadata)

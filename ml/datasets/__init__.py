@@ -1,0 +1,31 @@
+"""Data set readers, chosen by name in a training config (``dataset:``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ml.datasets import chest_xray, ham10000
+from ml.datasets.common import SPLITS, DatasetError, LabelledImage
+
+
+def classes_and_reader(config: dict):
+    """The class names and a ``read(split)`` returning that split's labelled images."""
+    name = config.get("dataset")
+    data_dir = Path(config["data_dir"])
+    if name == "ham10000":
+        return list(ham10000.CLASSES), lambda split: ham10000.read_images(data_dir, split)
+    if name == "chest_xray":
+        task = config.get("label_task", "pneumonia")
+        if task not in chest_xray.TASKS:
+            raise DatasetError(f"unknown label_task {task!r}; one of {', '.join(chest_xray.TASKS)}")
+        return (list(chest_xray.TASKS[task]),
+                lambda split: chest_xray.read_images(data_dir, task, split))
+    raise DatasetError(f"unknown dataset {name!r}; one of ham10000, chest_xray")
+
+
+def labelled_splits(config: dict) -> tuple[list[str], dict[str, list[LabelledImage]]]:
+    classes, read = classes_and_reader(config)
+    return classes, {split: read(split) for split in SPLITS}
+
+
+__all__ = ["DatasetError", "LabelledImage", "classes_and_reader", "labelled_splits"]

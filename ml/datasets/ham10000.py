@@ -9,23 +9,16 @@ stable whatever subset of the data set is present.
 from __future__ import annotations
 
 import csv
-import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from ml.preprocessing import resize_rgb
+from ml.datasets.common import DatasetError, LabelledImage, check_split, split_of
 
 CLASSES = ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")
 REQUIRED_COLUMNS = ("lesion_id", "image_id", "dx")
-SPLIT_FRACTIONS = {"train": 70, "val": 15, "test": 15}  # percent of lesions
-
-
-class DatasetError(ValueError):
-    """The folder does not have the layout the loader expects."""
 
 
 @dataclass(frozen=True)
@@ -37,15 +30,6 @@ class Record:
     @property
     def label(self) -> int:
         return CLASSES.index(self.dx)
-
-
-def split_of(lesion_id: str) -> str:
-    bucket = int(hashlib.sha256(lesion_id.encode()).hexdigest(), 16) % 100
-    if bucket < SPLIT_FRACTIONS["train"]:
-        return "train"
-    if bucket < SPLIT_FRACTIONS["train"] + SPLIT_FRACTIONS["val"]:
-        return "val"
-    return "test"
 
 
 def read_records(data_dir: Path, split: str | None = None) -> list[Record]:
@@ -66,9 +50,8 @@ def read_records(data_dir: Path, split: str | None = None) -> list[Record]:
             if row["dx"] not in CLASSES:
                 raise DatasetError(f"{metadata}: unknown dx {row['dx']!r} for {row['image_id']}")
             records.append(Record(row["image_id"], row["lesion_id"], row["dx"]))
+    check_split(split)
     if split is not None:
-        if split not in SPLIT_FRACTIONS:
-            raise ValueError(f"unknown split {split!r}; one of {', '.join(SPLIT_FRACTIONS)}")
         records = [r for r in records if split_of(r.lesion_id) == split]
     for record in records:
         if not image_path(data_dir, record.image_id).is_file():
@@ -85,15 +68,10 @@ def mask_path(data_dir: Path, image_id: str) -> Path:
     return Path(data_dir) / "masks" / f"{image_id}_segmentation.png"
 
 
-def load_images(data_dir: Path, records: list[Record], size_hw) -> np.ndarray:
-    """All images of ``records`` resized to ``size_hw``, as uint8 NxHxWx3."""
-
-    def load(record: Record) -> np.ndarray:
-        with Image.open(image_path(data_dir, record.image_id)) as image:
-            return resize_rgb(image, size_hw)
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return np.stack(list(pool.map(load, records)))
+def read_images(data_dir: Path, split: str | None = None) -> list[LabelledImage]:
+    """The records as the training code's labelled images, grouped by lesion."""
+    return [LabelledImage(image_path(data_dir, r.image_id), r.label, r.lesion_id)
+            for r in read_records(data_dir, split)]
 
 
 def load_mask(data_dir: Path, image_id: str) -> np.ndarray:

@@ -34,10 +34,13 @@ def utc_now() -> str:
 class EpochLog:
     """A CSV log with one row per epoch, printed as it is written."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, append: bool = False):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fields: list[str] | None = None
+        if append and self.path.exists():
+            with self.path.open(newline="") as handle:
+                self._fields = next(csv.reader(handle), None)
 
     def write(self, **row) -> None:
         if self._fields is None:

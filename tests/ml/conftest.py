@@ -49,3 +49,24 @@ def make_ham_folder(root: Path, lesions_per_class: int = 4, size=(40, 30)) -> Pa
 @pytest.fixture
 def ham_folder(tmp_path) -> Path:
     return make_ham_folder(tmp_path / "ham")
+
+
+def make_chest_xray_folder(root: Path, patients: int = 12) -> Path:
+    """A chest X-ray split folder: NORMAL/ and PNEUMONIA/ with Kermany-style file names."""
+    rng = np.random.default_rng(0)
+    (root / "NORMAL").mkdir(parents=True)
+    (root / "PNEUMONIA").mkdir()
+    for n in range(patients):
+        for view in range(2):
+            lungs = rng.integers(20, 60, (32, 32), dtype=np.uint8)
+            Image.fromarray(lungs, "L").save(root / "NORMAL" / f"IM-{n:04d}-{view + 1:04d}.jpeg")
+            cloudy = np.clip(lungs.astype(int) + 120, 0, 255).astype(np.uint8)
+            kind = "bacteria" if n % 2 else "virus"
+            Image.fromarray(cloudy, "L").save(
+                root / "PNEUMONIA" / f"person{n}_{kind}_{view}.jpeg")
+    return root
+
+
+@pytest.fixture
+def chest_folder(tmp_path) -> Path:
+    return make_chest_xray_folder(tmp_path / "chest_xray")

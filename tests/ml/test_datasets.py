@@ -49,8 +49,16 @@ def test_missing_mask_is_named(ham_folder):
         ham10000.load_mask(ham_folder, first.image_id)
 
 
-def test_images_load_at_the_requested_size(ham_folder):
-    records = ham10000.read_records(ham_folder)[:3]
-    images = ham10000.load_images(ham_folder, records, (12, 16))
+def test_images_load_as_the_model_sees_them(ham_folder):
+    from ml.datasets.common import load_images
+    from ml.metadata import ModelMetadata
+
+    items = ham10000.read_images(ham_folder)[:3]
+    metadata = ModelMetadata(name="m", version="1", task="classification", architecture="a",
+                             weights_file="w", classes=["x"], input_size=[12, 16])
+    images = load_images([item.path for item in items], metadata)
     assert images.shape == (3, 12, 16, 3)
     assert images.dtype.name == "uint8"
+    equalised = load_images([item.path for item in items],
+                            ModelMetadata(**{**metadata.__dict__, "clahe": True}))
+    assert equalised.shape == images.shape and not (equalised == images).all()

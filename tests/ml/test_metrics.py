@@ -38,3 +38,53 @@ def test_thresholded_iou_zeroes_images_under_065():
     metrics = segmentation_metrics([0.9, 0.6, 0.8], [0.95, 0.75, 0.9])
     assert metrics["mean_iou"] == pytest.approx((0.9 + 0.6 + 0.8) / 3)
     assert metrics["thresholded_iou"] == pytest.approx((0.9 + 0 + 0.8) / 3)
+
+
+def test_roc_auc_matches_pair_counting():
+    from ml.metrics import roc_auc
+
+    labels = [0, 0, 1, 1, 0, 1]
+    scores = [0.1, 0.4, 0.35, 0.8, 0.4, 0.4]
+    pairs = [(p, n) for p, lp in zip(scores, labels) if lp for n, ln in zip(scores, labels) if not ln]
+    expected = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs) / len(pairs)
+    assert roc_auc(labels, scores) == pytest.approx(expected)
+    assert roc_auc([0, 1], [0.2, 0.9]) == 1.0
+
+
+def test_thresholds_from_the_roc_curve():
+    from ml.metrics import threshold_at_sensitivity, youden_threshold
+
+    labels = [0, 0, 0, 1, 1, 1]
+    scores = [0.1, 0.2, 0.6, 0.5, 0.7, 0.9]
+    assert youden_threshold(labels, scores) == pytest.approx(0.7) or \
+        youden_threshold(labels, scores) == pytest.approx(0.5)
+    assert threshold_at_sensitivity(labels, scores, 1.0) == pytest.approx(0.5)
+
+
+def test_binary_metrics_at_a_threshold():
+    from ml.metrics import binary_metrics
+
+    metrics = binary_metrics([0, 0, 1, 1], [0.2, 0.6, 0.4, 0.9], threshold=0.5)
+    assert metrics["sensitivity"] == 0.5 and metrics["specificity"] == 0.5
+    assert metrics["accuracy"] == 0.5 and metrics["auc"] == pytest.approx(0.75)
+    assert metrics["confusion_matrix"] == [[1, 1], [1, 1]]
+
+
+def test_ece_of_a_perfectly_calibrated_and_an_overconfident_model():
+    from ml.metrics import expected_calibration_error
+
+    assert expected_calibration_error([1, 1, 0, 0], [1.0, 1.0, 0.0, 0.0]) == pytest.approx(0.0)
+    assert expected_calibration_error([0, 0], [0.95, 0.95]) == pytest.approx(0.95)
+
+
+def test_bootstrap_intervals_contain_the_estimate_and_resample_groups():
+    from ml.metrics import binary_metrics, bootstrap_intervals
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 200)
+    scores = np.clip(labels * 0.4 + rng.random(200) * 0.6, 0, 1)
+    intervals = bootstrap_intervals(lambda y, s: binary_metrics(y, s, 0.5), labels, scores,
+                                    groups=np.arange(200) // 2, samples=200, keys={"auc"})
+    low, high = intervals["auc"]
+    assert set(intervals) == {"auc"}
+    assert low < binary_metrics(labels, scores, 0.5)["auc"] < high

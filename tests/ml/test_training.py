@@ -75,3 +75,50 @@ def test_segmenter_training_and_evaluation(ham_folder, tmp_path, capsys):
 def test_evaluate_reports_a_missing_model(ham_folder, tmp_path, capsys):
     assert evaluate_main(["skin-classifier", str(ham_folder), "--weights-dir", str(tmp_path)]) == 2
     assert "model not installed" in capsys.readouterr().err
+
+
+def pneumonia_args(config, chest_folder, run_dir, install_dir, *extra):
+    return [f"ml/configs/{config}.yaml", f"data_dir={chest_folder}", f"run_dir={run_dir}",
+            f"install_dir={install_dir}", "epochs=2", "batch_size=8", "input_size=[32, 32]",
+            "architecture=compact-resnet-tiny", "gradcam_target_layer=stages.1", "bf16=false",
+            "bootstrap_samples=20", *extra]
+
+
+def test_pneumonia_training_stores_a_threshold_and_evaluates(chest_folder, tmp_path, capsys):
+    weights = tmp_path / "weights"
+    train_main(pneumonia_args("pneumonia", chest_folder, tmp_path / "run", weights / "pneumonia",
+                              "loss=focal", "sampler=weighted", "threshold=sensitivity:0.95"))
+    metadata = ModelMetadata.read(weights / "pneumonia")
+    assert metadata.classes == ["normal", "pneumonia"] and metadata.clahe
+    assert 0.0 <= metadata.thresholds["pneumonia"] <= 1.0
+    test = metadata.metrics["test"]
+    assert {"auc", "sensitivity", "specificity", "ece", "ci95"} <= set(test)
+    assert test["ci95"]["auc"][0] <= test["auc"] <= test["ci95"]["auc"][1]
+
+    capsys.readouterr()
+    assert evaluate_main(["pneumonia", str(chest_folder), "--weights-dir", str(weights)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"accuracy", "auc", "sensitivity", "specificity", "balanced_accuracy", "ece"} <= set(result)
+    assert result["n"] == 48 and result["threshold"] == metadata.thresholds["pneumonia"]
+
+
+def test_pneumonia_type_training_with_a_plateau_schedule(chest_folder, tmp_path, capsys):
+    weights = tmp_path / "weights"
+    train_main(pneumonia_args("pneumonia-type", chest_folder, tmp_path / "run",
+                              weights / "pneumonia-type", "schedule=plateau"))
+    assert ModelMetadata.read(weights / "pneumonia-type").classes == ["normal", "bacterial", "viral"]
+    capsys.readouterr()
+    assert evaluate_main(["pneumonia-type", str(chest_folder), "--weights-dir", str(weights)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"accuracy", "balanced_accuracy", "macro_f1"} <= set(result)
+
+
+def test_training_resumes_from_its_checkpoint(chest_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    train_main(pneumonia_args("pneumonia", chest_folder, run, "null", "epochs=1"))
+    capsys.readouterr()
+    train_main(pneumonia_args("pneumonia", chest_folder, run, "null", "epochs=2", "resume=true"))
+    output = capsys.readouterr().out
+    assert "resumed from epoch 1" in output
+    log = (run / "train_log.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in log[1:]] == ["1", "2"]
