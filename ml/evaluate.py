@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from ml.datasets import chest_xray, ham10000
-from ml.datasets.common import DatasetError, load_images
+from ml.classifier import Classifier
+from ml.datasets import chest_xray, ham10000, lidc
+from ml.datasets.common import DatasetError, LabelledImage
+from ml.inputs import inputs_for
 from ml.metrics import mask_scores, segmentation_metrics
-from ml.preprocessing import normalise
 from ml.registry import ModelNotInstalled, load_installed
 from ml.skin import DEFAULT_WEIGHTS_DIR
 from ml.training.reporting import evaluate_probabilities
@@ -34,31 +34,42 @@ CLASSIFIER_READERS = {
     "pneumonia": lambda data_dir, split: chest_xray.read_images(data_dir, "pneumonia", split),
     "pneumonia-type": lambda data_dir, split: chest_xray.read_images(data_dir, "pneumonia-type",
                                                                      split),
+    "nodule-malignancy": lambda data_dir, split: lidc.read_images(data_dir, split),
 }
+
+
+def classifier_probabilities(name: str, data_dir: Path, weights_dir: Path, split: str | None,
+                             batch_size: int, device: str
+                             ) -> tuple[Classifier, list[LabelledImage], np.ndarray]:
+    """An installed classifier, the labelled images of a folder and their class probabilities
+    through the serving path (preprocessing, prior correction and test-time flips as
+    installed)."""
+    classifier = load_installed(name, weights_dir)
+    items = CLASSIFIER_READERS[name](data_dir, split)
+    if not items:
+        raise DatasetError(f"{data_dir}: no labelled images to evaluate")
+    inputs = inputs_for(classifier.metadata)
+    classifier.network.to(device)
+    try:
+        parts = []
+        for start in range(0, len(items), batch_size):
+            stored = inputs.load(items[start:start + batch_size])
+            parts.append(classifier.predict_batch(inputs.batch(stored).to(device)))
+    finally:
+        classifier.network.to("cpu")
+    return classifier, items, np.concatenate(parts)
 
 
 def evaluate_classifier(name: str, data_dir: Path, weights_dir: Path, split: str | None,
                         batch_size: int, device: str, bootstrap: int = 0) -> dict:
     """Metrics of an installed classifier on a labelled folder, through the serving path
     (preprocessing, prior correction, test-time flips and decision threshold as installed)."""
-    classifier = load_installed(name, weights_dir)
-    items = CLASSIFIER_READERS[name](data_dir, split)
-    if not items:
-        raise DatasetError(f"{data_dir}: no labelled images to evaluate")
-    classifier.network.to(device)
-    try:
-        parts = []
-        for start in range(0, len(items), batch_size):
-            chunk = items[start:start + batch_size]
-            images = load_images([item.path for item in chunk], classifier.metadata)
-            inputs = normalise(torch.from_numpy(images), classifier.metadata).to(device)
-            parts.append(classifier.predict_batch(inputs))
-    finally:
-        classifier.network.to("cpu")
+    classifier, items, probabilities = classifier_probabilities(name, data_dir, weights_dir, split,
+                                                                batch_size, device)
     classes = classifier.classes
     threshold = classifier.metadata.thresholds.get(classes[1]) if len(classes) == 2 else None
     metrics = evaluate_probabilities(
-        np.concatenate(parts), np.array([item.label for item in items]), classes,
+        probabilities, np.array([item.label for item in items]), classes,
         threshold=threshold if threshold is not None else 0.5,
         groups=[item.group for item in items], bootstrap_samples=bootstrap)
     metrics["model"] = {"name": classifier.metadata.name, "version": classifier.metadata.version}

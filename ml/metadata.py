@@ -22,11 +22,14 @@ class ModelMetadata:
     architecture: str
     weights_file: str
     classes: list[str]
-    input_size: list[int]  # [height, width] for 2D models
+    input_size: list[int]  # [height, width] for 2D models, [depth, height, width] for 3D
     mean: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     gradcam_target_layer: str | None = None
     clahe: bool = False  # contrast-limited histogram equalisation before normalisation
+    # Volumes: resampled to this voxel spacing (mm, z y x), then this HU window maps to [0, 1].
+    voxel_spacing: list[float] | None = None
+    hu_window: list[float] | None = None
     # Added to the logits before the softmax (post-hoc prior correction chosen on validation).
     logit_bias: list[float] | None = None
     thresholds: dict[str, float] = field(default_factory=dict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.datasets import chest_xray, ham10000
+from ml.datasets import chest_xray, ham10000, lidc
 from ml.datasets.common import SPLITS, DatasetError, LabelledImage
 
 
@@ -20,7 +20,9 @@ def classes_and_reader(config: dict):
             raise DatasetError(f"unknown label_task {task!r}; one of {', '.join(chest_xray.TASKS)}")
         return (list(chest_xray.TASKS[task]),
                 lambda split: chest_xray.read_images(data_dir, task, split))
-    raise DatasetError(f"unknown dataset {name!r}; one of ham10000, chest_xray")
+    if name == "lidc_nodules":
+        return list(lidc.CLASSES), lambda split: lidc.read_images(data_dir, split)
+    raise DatasetError(f"unknown dataset {name!r}; one of ham10000, chest_xray, lidc_nodules")
 
 
 def labelled_splits(config: dict) -> tuple[list[str], dict[str, list[LabelledImage]]]:

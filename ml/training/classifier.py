@@ -17,13 +17,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ml.augment import AugmentConfig, augment
+from ml.augment import AugmentConfig
 from ml.classifier import Classifier
 from ml.datasets import labelled_splits
-from ml.datasets.common import load_images
+from ml.inputs import inputs_for
 from ml.metadata import ModelMetadata
 from ml.metrics import classification_metrics, roc_auc
-from ml.preprocessing import normalise
 from ml.registry import create_model
 from ml.training.common import EpochLog, install, machine_description, seed_everything, threads, utc_now
 from ml.training.losses import classification_loss
@@ -50,19 +49,17 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
         architecture=config["architecture"], weights_file="model.pt", classes=classes,
         input_size=list(config["input_size"]), gradcam_target_layer=config["gradcam_target_layer"],
         clahe=bool(config.get("clahe", False)),
+        voxel_spacing=config.get("voxel_spacing"), hu_window=config.get("hu_window"),
     )
-    images = {s: torch.from_numpy(load_images([i.path for i in items], metadata))
-              for s, items in splits.items()}
+    inputs = inputs_for(metadata, AugmentConfig.from_config(config.get("augment")))
+    images = {s: inputs.load(items) for s, items in splits.items()}
     labels = {s: torch.tensor([i.label for i in items], dtype=torch.long) for s, items in splits.items()}
     print(f"loaded {', '.join(f'{s}={len(v)}' for s, v in splits.items())} images "
           f"in {time.time() - started:.1f}s", flush=True)
-    train_unit = images["train"].float().div(255.0)
-    metadata.mean = train_unit.mean(dim=(0, 1, 2)).tolist()
-    metadata.std = train_unit.std(dim=(0, 1, 2)).tolist()
-    del train_unit
+    inputs.fit_normalisation(images["train"])
 
     network = create_model(config["architecture"], num_classes=len(classes))
-    network = network.to(device, memory_format=torch.channels_last)
+    network = network.to(device, memory_format=inputs.memory_format)
     counts = torch.bincount(labels["train"], minlength=len(classes)).float().clamp(min=1)
     class_weights = (counts.sum() / counts) ** float(config.get("class_weight_power", 0.0))
     class_weights = class_weights / (class_weights * counts).sum() * counts.sum()
@@ -83,7 +80,6 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
             optimiser, mode="max", factor=0.5, patience=int(config.get("plateau_patience", 3)))
     else:
         raise ValueError(f"unknown schedule {schedule!r}; one of onecycle, plateau")
-    augmentation = AugmentConfig.from_config(config.get("augment"))
     sample_weights = None
     if config.get("sampler") == "weighted":
         sample_weights = (1.0 / counts)[labels["train"]]
@@ -116,9 +112,8 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
         optimiser.zero_grad(set_to_none=True)
         for step in steps:
             index = order[step * batch_size:(step + 1) * batch_size]
-            batch = images["train"][index].permute(0, 3, 1, 2).float().div_(255.0)
-            batch = normalise(augment(batch, generator, augmentation), metadata)
-            batch = batch.to(device).contiguous(memory_format=torch.channels_last)
+            batch = inputs.batch(images["train"][index], generator)
+            batch = batch.to(device).contiguous(memory_format=inputs.memory_format)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
                 logits = network(batch)
             loss = loss_fn(logits, labels["train"][index].to(device))
@@ -129,7 +124,7 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
                 if schedule == "onecycle" and scheduler.last_epoch + 1 < scheduler.total_steps:
                     scheduler.step()
             total_loss += loss.item()
-        val_logits = predict_logits(network, images["val"], metadata, device)
+        val_logits = predict_logits(network, inputs, images["val"], device)
         val = selection_metrics(val_logits, labels["val"], classes)
         if schedule == "plateau":
             scheduler.step(val["score"])
@@ -151,12 +146,12 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
     classifier = Classifier(network, metadata)
     if len(classes) > 2 and config.get("prior_correction", False):
         prior = counts / counts.sum()
-        tau = prior_correction_strength(predict_logits(network, images["val"], metadata),
+        tau = prior_correction_strength(predict_logits(network, inputs, images["val"]),
                                         labels["val"], prior, classes)
         metadata.logit_bias = (-tau * torch.log(prior)).tolist()
         classifier = Classifier(network, metadata)
     metadata.test_time_flips = bool(config.get("test_time_flips", False))
-    probabilities = {s: predict_probabilities(classifier, images[s]) for s in ("val", "test")}
+    probabilities = {s: predict_probabilities(classifier, inputs, images[s]) for s in ("val", "test")}
     threshold = None
     if len(classes) == 2:
         threshold = choose_threshold(config.get("threshold", "youden"),
@@ -189,21 +184,21 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
 
 
 @torch.inference_mode()
-def predict_logits(network, images_uint8: torch.Tensor, metadata: ModelMetadata,
-                   device: torch.device | str = "cpu", batch_size: int = 256) -> torch.Tensor:
+def predict_logits(network, inputs, stored: torch.Tensor, device: torch.device | str = "cpu",
+                   batch_size: int = 128) -> torch.Tensor:
     network.eval()
     outputs = []
-    for start in range(0, len(images_uint8), batch_size):
-        batch = normalise(images_uint8[start:start + batch_size], metadata).to(device)
-        outputs.append(network(batch.contiguous(memory_format=torch.channels_last)).float().cpu())
-    return torch.cat(outputs) if outputs else torch.empty(0, len(metadata.classes))
+    for start in range(0, len(stored), batch_size):
+        batch = inputs.batch(stored[start:start + batch_size]).to(device)
+        outputs.append(network(batch.contiguous(memory_format=inputs.memory_format)).float().cpu())
+    return torch.cat(outputs) if outputs else torch.empty(0, len(inputs.metadata.classes))
 
 
-def predict_probabilities(classifier: Classifier, images_uint8: torch.Tensor,
-                          batch_size: int = 256) -> np.ndarray:
+def predict_probabilities(classifier: Classifier, inputs, stored: torch.Tensor,
+                          batch_size: int = 128) -> np.ndarray:
     """Probabilities through the serving path (bias and test-time flips included)."""
-    parts = [classifier.predict_batch(normalise(images_uint8[i:i + batch_size], classifier.metadata))
-             for i in range(0, len(images_uint8), batch_size)]
+    parts = [classifier.predict_batch(inputs.batch(stored[i:i + batch_size]))
+             for i in range(0, len(stored), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, len(classifier.classes)))
 
 

@@ -70,3 +70,42 @@ def make_chest_xray_folder(root: Path, patients: int = 12) -> Path:
 @pytest.fixture
 def chest_folder(tmp_path) -> Path:
     return make_chest_xray_folder(tmp_path / "chest_xray")
+
+
+def make_lidc_folder(root: Path, patients: int = 16) -> Path:
+    """LIDC-layout nodule sub-volumes (NIfTI, HU) with labels.csv: malignant nodules are
+    drawn larger and denser than benign ones."""
+    import nibabel
+
+    rng = np.random.default_rng(0)
+    (root / "image").mkdir(parents=True)
+    (root / "nodule_mask").mkdir()
+    rows = []
+    for n in range(patients):
+        for nodule in range(2):
+            malignant = (n + nodule) % 2
+            shape = (24, 24, 6)  # x, y, z as stored in NIfTI
+            hu = rng.normal(-850, 30, shape).astype(np.float32)
+            x, y, z = np.ogrid[:24, :24, :6]
+            radius = 7 if malignant else 3
+            inside = (x - 12) ** 2 + (y - 12) ** 2 + ((z - 3) * 2.5) ** 2 <= radius ** 2
+            hu[inside] = 40.0
+            affine = np.diag([0.8, 0.8, 2.5, 1.0])
+            name = f"LIDC-IDRI-{n:04d}_R_{nodule}.nii.gz"
+            nibabel.Nifti1Image(hu, affine).to_filename(root / "image" / name)
+            nibabel.Nifti1Image(inside.astype(np.uint8), affine).to_filename(
+                root / "nodule_mask" / name)
+            rows.append([f"image/{name}", f"nodule_mask/{name}", f"LIDC-IDRI-{n:04d}", nodule,
+                         "Malign" if malignant else "Benign", malignant, 4 if malignant else 2,
+                         radius * 2 * 0.8])
+    with (root / "labels.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["voi_file", "mask_file", "patient_id", "nodule_id", "Diagnosis",
+                         "label_malignant", "Malignancy_value", "diameter_mm"])
+        writer.writerows(rows)
+    return root
+
+
+@pytest.fixture
+def lidc_folder(tmp_path) -> Path:
+    return make_lidc_folder(tmp_path / "lidc")
