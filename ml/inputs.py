@@ -50,7 +50,6 @@ class VolumeInputs:
         self.augmentation = augmentation or AugmentConfig()
 
     def load(self, items: list[LabelledImage]) -> torch.Tensor:
-        from ml.datasets.lidc import read_volume
         from ml.volumes import prepare_volume
 
         arrays = [torch.from_numpy(prepare_volume(read_volume(item.path), self.metadata))
@@ -78,8 +77,19 @@ class VolumeInputs:
         return volumes
 
 
+def read_volume(path):
+    """A NIfTI file or a folder holding one DICOM series."""
+    if path.is_dir():
+        from ml.dicom import read_series_folder
+
+        return read_series_folder(path)
+    from ml.datasets.lidc import read_volume as read_nifti
+
+    return read_nifti(path)
+
+
 def inputs_for(metadata: ModelMetadata, augmentation: AugmentConfig | None = None):
-    """Volume inputs for a model with a voxel spacing, image inputs otherwise."""
-    if metadata.voxel_spacing is not None:
+    """Volume inputs for a model with an HU window, image inputs otherwise."""
+    if metadata.hu_window is not None:
         return VolumeInputs(metadata, augmentation)
     return ImageInputs(metadata, augmentation)

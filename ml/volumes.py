@@ -53,10 +53,19 @@ def window(hu: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip((hu - low) / (high - low), 0.0, 1.0).astype(np.float32)
 
 
+def resize(volume: Volume, shape) -> np.ndarray:
+    tensor = torch.from_numpy(np.ascontiguousarray(volume.hu, dtype=np.float32))[None, None]
+    return F.interpolate(tensor, size=list(shape), mode="trilinear", align_corners=False)[0, 0].numpy()
+
+
 def prepare_volume(volume: Volume, metadata: ModelMetadata) -> np.ndarray:
-    """A volume as the model's input: resampled, centred to the input shape, windowed."""
-    resampled = resample(volume, metadata.voxel_spacing)
-    fitted = centre_fit(resampled, metadata.input_size)
+    """A volume as the model's input, windowed. With a voxel spacing in the metadata it is
+    resampled to it and centred in the input shape (a nodule's size in mm is kept); without
+    one the whole volume is resized to the input shape (a whole-chest model)."""
+    if metadata.voxel_spacing:
+        fitted = centre_fit(resample(volume, metadata.voxel_spacing), metadata.input_size)
+    else:
+        fitted = resize(volume, metadata.input_size)
     return window(fitted, *metadata.hu_window)
 
 

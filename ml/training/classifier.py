@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from ml.augment import AugmentConfig
 from ml.classifier import Classifier
-from ml.datasets import labelled_splits
+from ml.datasets import DatasetError, labelled_splits
 from ml.inputs import inputs_for
 from ml.metadata import ModelMetadata
 from ml.metrics import classification_metrics, roc_auc
@@ -44,6 +44,10 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
         # An even spread over each split, so that a small run still sees every class.
         splits = {s: items[:: max(1, len(items) // int(limit))][: int(limit)]
                   for s, items in splits.items()}
+    empty = [s for s, items in splits.items() if not items]
+    if empty:
+        raise DatasetError(f"the {' and '.join(empty)} split(s) are empty: the data set needs "
+                           f"more patients (splits are made by patient)")
     metadata = ModelMetadata(
         name=config["name"], version=str(config["version"]), task="classification",
         architecture=config["architecture"], weights_file="model.pt", classes=classes,
