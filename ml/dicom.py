@@ -71,3 +71,28 @@ def read_series_folder(folder: Path) -> Volume:
     if not files:
         raise SeriesError(f"{folder} holds no files")
     return read_series(files)
+
+
+def read_radiograph(path: Path) -> np.ndarray:
+    """A projection radiograph (CR/DX) as a uint8 greyscale array for display and models:
+    the modality and VOI transforms applied (LUT, or window centre/width), MONOCHROME1
+    inverted so that bone is always bright."""
+    import pydicom
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    try:
+        dataset = pydicom.dcmread(str(path))
+    except Exception as error:
+        raise SeriesError(f"{Path(path).name} is not a readable DICOM file ({error})") from None
+    if "PixelData" not in dataset:
+        raise SeriesError(f"{Path(path).name} has no pixel data")
+    pixels = dataset.pixel_array
+    if pixels.ndim != 2:
+        raise SeriesError(f"{Path(path).name}: expected one greyscale frame, found shape "
+                          f"{pixels.shape}")
+    values = apply_voi_lut(apply_modality_lut(pixels, dataset), dataset).astype(np.float32)
+    low, high = float(values.min()), float(values.max())
+    scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    if dataset.get("PhotometricInterpretation") == "MONOCHROME1":
+        scaled = 1.0 - scaled
+    return (scaled * 255).round().astype(np.uint8)

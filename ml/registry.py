@@ -84,6 +84,10 @@ def _load_cached(name: str, weights_dir: str):
         from ml.segmentation import Segmenter
 
         return Segmenter.load(path, metadata)
+    if metadata.task == "detection":
+        from ml.detection import Detector
+
+        return Detector.load(path, metadata)
     raise ValueError(f"{name}: unknown task {metadata.task!r} in {METADATA_FILE}")
 
 

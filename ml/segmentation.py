@@ -22,9 +22,9 @@ os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 DEFAULT_CONFIDENCE = 0.25
 
 
-def yolo(source: str | Path):
+def yolo(source: str | Path, task: str = "segment"):
     """An ultralytics YOLO model from our weights file or from an architecture YAML."""
-    return _ultralytics_yolo()(str(source), task="segment")
+    return _ultralytics_yolo()(str(source), task=task)
 
 
 def _ultralytics_yolo():

@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
         from ml.training.classifier import train
     elif config["task"] == "segmentation":
         from ml.training.segmenter import train
+    elif config["task"] == "detection":
+        from ml.training.detector import train
     else:
         raise SystemExit(f"unknown task {config['task']!r}")
     train(config, run_dir)

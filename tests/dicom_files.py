@@ -49,3 +49,30 @@ def write_ct_series(folder: Path, hu: np.ndarray, *, spacing=(2.5, 0.7, 0.7), sh
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def write_radiograph(path: Path, pixels: np.ndarray, *, photometric: str = "MONOCHROME2",
+                     modality: str = "CR", patient_id: str = "TEST-0001") -> Path:
+    """One uncompressed projection radiograph of uint8 ``pixels``."""
+    from pydicom.uid import ComputedRadiographyImageStorage
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ComputedRadiographyImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = ComputedRadiographyImageStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality = modality
+    ds.PatientName, ds.PatientID = "Test^Patient", patient_id
+    ds.ViewPosition = "PA"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = photometric
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = pixels.astype(np.uint8).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path

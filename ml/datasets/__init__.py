@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.datasets import chest_xray, ct_series, ham10000, lidc
+from ml.datasets import chest_xray, ct_series, ham10000, lidc, rsna
 from ml.datasets.common import SPLITS, DatasetError, LabelledImage
 
 
@@ -22,10 +22,12 @@ def classes_and_reader(config: dict):
                 lambda split: chest_xray.read_images(data_dir, task, split))
     if name == "lidc_nodules":
         return list(lidc.CLASSES), lambda split: lidc.read_images(data_dir, split)
+    if name == "rsna":
+        return list(rsna.CLASSES), lambda split: rsna.read_images(data_dir, split)
     if name == "ct_series":
         return list(ct_series.CLASSES), lambda split: ct_series.read_images(data_dir, split)
     raise DatasetError(f"unknown dataset {name!r}; one of ham10000, chest_xray, lidc_nodules, "
-                       f"ct_series")
+                       f"ct_series, rsna")
 
 
 def labelled_splits(config: dict) -> tuple[list[str], dict[str, list[LabelledImage]]]:

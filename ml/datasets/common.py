@@ -44,12 +44,21 @@ def check_split(split: str | None) -> None:
         raise ValueError(f"unknown split {split!r}; one of {', '.join(SPLITS)}")
 
 
+def open_image(path: Path) -> Image.Image:
+    """An image file, or a DICOM radiograph (``.dcm``) as a greyscale image."""
+    if Path(path).suffix.lower() == ".dcm":
+        from ml.dicom import read_radiograph
+
+        return Image.fromarray(read_radiograph(path), "L")
+    return Image.open(path)
+
+
 def load_images(paths: list[Path], metadata: ModelMetadata) -> np.ndarray:
     """The images at ``paths`` prepared as the model sees them (``preprocessing.prepare``),
     as uint8 NxHxWx3."""
 
     def load(path: Path) -> np.ndarray:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             return prepare(image, metadata)
 
     if not paths:
