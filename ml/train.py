@@ -1,7 +1,8 @@
 """Train a model: ``python -m ml.train CONFIG.yaml [key=value ...]``.
 
 The config is YAML (see ``ml/configs``); ``key=value`` pairs override it (values are parsed
-as YAML, so ``epochs=2`` is a number). The resolved config is saved as ``config.yaml`` in the
+as YAML, so ``epochs=2`` is a number). ``kfold=5`` runs stratified 5-fold cross-validation by
+patient on the train and val splits instead of one training. The resolved config is saved as ``config.yaml`` in the
 run folder, beside the weights.
 """
 
@@ -35,7 +36,9 @@ def main(argv: list[str] | None = None) -> None:
     run_dir = Path(config["run_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
-    if config["task"] == "classification":
+    if config["task"] == "classification" and config.get("kfold"):
+        from ml.training.kfold import cross_validate as train
+    elif config["task"] == "classification":
         from ml.training.classifier import train
     elif config["task"] == "segmentation":
         from ml.training.segmenter import train

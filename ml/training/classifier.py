@@ -32,13 +32,16 @@ INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "train_log.csv"]
 CHECKPOINT = "checkpoint.pt"
 
 
-def train(config: dict, run_dir: Path) -> ModelMetadata:
+def train(config: dict, run_dir: Path, splits: dict | None = None) -> ModelMetadata:
+    """Train, choose on val, score val and test, and install. ``splits`` overrides the data
+    set's own train / val / test (cross-validation passes its folds)."""
     threads(config.get("threads"))
     generator = seed_everything(int(config.get("seed", 0)))
     device = torch.device(config.get("device", "cpu"))
     started = time.time()
 
-    classes, splits = labelled_splits(config)
+    classes, own_splits = labelled_splits(config)
+    splits = splits or own_splits
     limit = config.get("max_images_per_split")
     if limit:
         # An even spread over each split, so that a small run still sees every class.

@@ -122,3 +122,24 @@ def test_training_resumes_from_its_checkpoint(chest_folder, tmp_path, capsys):
     assert "resumed from epoch 1" in output
     log = (run / "train_log.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in log[1:]] == ["1", "2"]
+
+
+def test_group_stratified_folds_keep_patients_together_and_spread_labels():
+    from ml.datasets.common import LabelledImage
+    from ml.training.kfold import group_stratified_folds
+
+    items = [LabelledImage(f"{g}-{i}", g % 4 == 0, f"p{g}") for g in range(40) for i in range(2)]
+    folds = group_stratified_folds(items, 5, seed=1)
+    by_group = {}
+    for item, fold in zip(items, folds):
+        assert by_group.setdefault(item.group, fold) == fold
+    positives_per_fold = [sum(1 for i, f in zip(items, folds) if f == k and i.label) for k in range(5)]
+    assert positives_per_fold == [4, 4, 4, 4, 4]  # 10 positive patients, 2 images each
+
+
+def test_cross_validation_summarises_the_folds(chest_folder, tmp_path):
+    train_main(pneumonia_args("pneumonia", chest_folder, tmp_path / "cv", "null", "epochs=1",
+                              "kfold=3"))
+    summary = json.loads((tmp_path / "cv" / "cv_results.json").read_text())
+    assert summary["folds"] == 3 and len(summary["per_fold"]) == 3
+    assert set(summary["mean"]) >= {"auc", "accuracy"} and summary["std"]["auc"] >= 0
