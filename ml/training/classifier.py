@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from ml.augment import AugmentConfig
+from ml.cards import save_plots, write_model_card
 from ml.classifier import Classifier
 from ml.datasets import DatasetError, labelled_splits
 from ml.inputs import inputs_for
@@ -28,7 +29,9 @@ from ml.training.common import EpochLog, install, machine_description, seed_ever
 from ml.training.losses import classification_loss
 from ml.training.reporting import choose_threshold, evaluate_probabilities, prior_correction_strength
 
-INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "train_log.csv"]
+INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "train_log.csv", "MODEL_CARD.md",
+                   *[f"{plot}_{split}.png" for plot in ("roc", "calibration", "confusion")
+                     for split in ("val", "test")]]
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -185,7 +188,11 @@ def train(config: dict, run_dir: Path, splits: dict | None = None) -> ModelMetad
     metadata.trained_on = machine_description()
     metadata.created = utc_now()
     torch.save({k: v.clone() for k, v in network.state_dict().items()}, run_dir / "model.pt")
+    for split in ("val", "test"):
+        save_plots(run_dir, probabilities[split], labels[split].numpy(), classes,
+                   threshold=threshold, split=split)
     metadata.write(run_dir)
+    write_model_card(run_dir, metadata)
     install(run_dir, config.get("install_dir"), INSTALLED_FILES)
     return metadata
 

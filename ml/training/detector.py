@@ -15,11 +15,12 @@ import yaml
 
 from ml.datasets import rsna
 from ml.datasets.common import SPLITS, open_image
+from ml.cards import write_model_card
 from ml.metadata import ModelMetadata
 from ml.segmentation import yolo
 from ml.training.common import install, machine_description, seed_everything, threads, utc_now
 
-INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "results.csv"]
+INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "results.csv", "MODEL_CARD.md"]
 CLASSES = ["opacity"]
 
 
@@ -84,5 +85,6 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
         trained_on=machine_description(), created=utc_now(),
     )
     metadata.write(run_dir)
+    write_model_card(run_dir, metadata)
     install(run_dir, config.get("install_dir"), INSTALLED_FILES)
     return metadata

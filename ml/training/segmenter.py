@@ -17,12 +17,13 @@ import yaml
 from PIL import Image
 
 from ml.datasets import ham10000
+from ml.cards import write_model_card
 from ml.metadata import ModelMetadata
 from ml.metrics import mask_scores, segmentation_metrics
 from ml.segmentation import Segmenter, yolo
 from ml.training.common import install, machine_description, seed_everything, threads, utc_now
 
-INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "results.csv"]
+INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "results.csv", "MODEL_CARD.md"]
 
 
 def mask_to_polygons(mask: np.ndarray, min_area_fraction: float = 0.002) -> list[np.ndarray]:
@@ -127,5 +128,6 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
     metadata.trained_on = machine_description()
     metadata.created = utc_now()
     metadata.write(run_dir)
+    write_model_card(run_dir, metadata)
     install(run_dir, config.get("install_dir"), INSTALLED_FILES)
     return metadata
