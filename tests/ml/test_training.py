@@ -105,7 +105,7 @@ def test_pneumonia_training_stores_a_threshold_and_evaluates(chest_folder, tmp_p
 def test_pneumonia_type_training_with_a_plateau_schedule(chest_folder, tmp_path, capsys):
     weights = tmp_path / "weights"
     train_main(pneumonia_args("pneumonia-type", chest_folder, tmp_path / "run",
-                              weights / "pneumonia-type", "schedule=plateau"))
+                              weights / "pneumonia-type", "schedule=plateau", "accumulate=2"))
     assert ModelMetadata.read(weights / "pneumonia-type").classes == ["normal", "bacterial", "viral"]
     capsys.readouterr()
     assert evaluate_main(["pneumonia-type", str(chest_folder), "--weights-dir", str(weights)]) == 0
