@@ -19,7 +19,7 @@ from PIL import Image
 from ml.datasets import ham10000
 from ml.cards import write_model_card
 from ml.metadata import ModelMetadata
-from ml.metrics import mask_scores, segmentation_metrics
+from ml.metrics import bootstrap_intervals, mask_scores, segmentation_metrics
 from ml.segmentation import Segmenter, yolo
 from ml.training.common import install, machine_description, seed_everything, threads, utc_now
 
@@ -65,7 +65,10 @@ def build_yolo_dataset(data_dir: Path, cache_dir: Path, splits: dict[str, list])
     return data_yaml
 
 
-def evaluate_segmenter(segmenter: Segmenter, data_dir: Path, records) -> dict:
+def evaluate_segmenter(segmenter: Segmenter, data_dir: Path, records,
+                       bootstrap_samples: int = 0) -> dict:
+    """Mask metrics at each image's own resolution; with ``bootstrap_samples``, 95% intervals
+    that resample whole lesions."""
     ious, dices = [], []
     for record in records:
         truth = ham10000.load_mask(data_dir, record.image_id)
@@ -76,7 +79,14 @@ def evaluate_segmenter(segmenter: Segmenter, data_dir: Path, records) -> dict:
         iou, dice = mask_scores(truth, predicted)
         ious.append(iou)
         dices.append(dice)
-    return segmentation_metrics(ious, dices)
+    metrics = segmentation_metrics(ious, dices)
+    if bootstrap_samples:
+        scores = np.stack([ious, dices], axis=1)
+        metrics["ci95"] = bootstrap_intervals(
+            lambda _, chosen: segmentation_metrics(list(chosen[:, 0]), list(chosen[:, 1])),
+            np.zeros(len(records)), scores, groups=[r.lesion_id for r in records],
+            samples=bootstrap_samples)
+    return metrics
 
 
 def train(config: dict, run_dir: Path) -> ModelMetadata:
@@ -115,10 +125,12 @@ def train(config: dict, run_dir: Path) -> ModelMetadata:
         thresholds={"confidence": float(config.get("confidence", 0.25))},
     )
     segmenter = Segmenter.load(run_dir / "model.pt", metadata)
-    metrics = {s: evaluate_segmenter(segmenter, data_dir, splits[s]) for s in ("val", "test")}
+    metrics = {s: evaluate_segmenter(segmenter, data_dir, splits[s],
+                                     int(config.get("bootstrap_samples", 1000)))
+               for s in ("val", "test")}
     for split, values in metrics.items():
-        print(f"{split}: " + " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                                      for k, v in values.items()), flush=True)
+        print(f"{split}: " + " ".join(f"{k}={v:.4f}" for k, v in values.items()
+                                      if isinstance(v, float)), flush=True)
     metadata.metrics = {**metrics, "training_seconds": training_seconds}
     metadata.training_data = config.get("training_data", "")
     metadata.split = ("lesion-disjoint by sha256(lesion_id) % 100: train < 70 <= val < 85 <= "
