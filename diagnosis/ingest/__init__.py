@@ -1,0 +1,1 @@
+"""Turning uploaded radiology files into studies: DICOM checks and de-identification."""
