@@ -85,3 +85,17 @@ def test_lung_opacity_classifier_and_detector_train(tmp_path):
     assert metadata.task == "detection" and "map50" in metadata.metrics["test"]
     label = (tmp_path / "d" / "dataset" / "labels").rglob("patient-002.txt")
     assert next(label).read_text().split()[0] == "0"
+
+
+@pytest.mark.parametrize("syntax_name", ["RLELossless", "JPEG2000Lossless"])
+def test_compressed_radiographs_decode_like_the_uncompressed_original(tmp_path, syntax_name):
+    import pydicom
+    import pydicom.uid
+
+    pixels = (np.arange(64 * 64).reshape(64, 64) % 256).astype(np.uint8)
+    original = write_radiograph(tmp_path / "plain.dcm", pixels)
+    dataset = pydicom.dcmread(original)
+    dataset.compress(getattr(pydicom.uid, syntax_name))
+    dataset.save_as(tmp_path / "compressed.dcm", enforce_file_format=True)
+    assert pydicom.dcmread(tmp_path / "compressed.dcm").file_meta.TransferSyntaxUID.is_compressed
+    assert (read_radiograph(tmp_path / "compressed.dcm") == read_radiograph(original)).all()
