@@ -31,3 +31,29 @@ def test_russian_result_page(client_a, analysed_study):
     assert "Вероятности всех классов" in html
     assert "Меланома" in html
     assert "не диагноз" in html
+
+
+def test_every_message_has_a_russian_translation_and_the_catalogue_is_compiled():
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    folder = Path(settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES"
+    text = (folder / "django.po").read_text()
+    entries = re.findall(r'msgid ((?:"(?:[^"\\]|\\.)*"\n)+)msgstr ((?:"(?:[^"\\]|\\.)*"\n)+)', text)
+    untranslated = [msgid for msgid, msgstr in entries
+                    if msgid.strip() != '""' and not "".join(re.findall(r'"(.*)"', msgstr))]
+    assert untranslated == []
+    import gettext
+
+    with (folder / "django.mo").open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)._catalog
+    def text_of(quoted: str) -> str:
+        joined = "".join(re.findall(r'"(.*)"', quoted))
+        return joined.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+    keys = {key if isinstance(key, str) else key[0] for key in compiled}
+    missing = [text_of(msgid) for msgid, _ in entries
+               if msgid.strip() != '""' and text_of(msgid) not in keys]
+    assert missing == [], "django.mo is older than django.po: run compilemessages"

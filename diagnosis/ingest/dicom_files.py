@@ -1,0 +1,66 @@
+"""Checks of uploaded DICOM files before anything is stored: is it DICOM, is it the kind of
+image the study needs, does it have pixels that can be decoded. Each refusal says why in
+plain words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO
+
+from django.utils.translation import gettext as _
+
+RADIOGRAPH_MODALITIES = {"CR", "DX", "DR"}
+CT_MODALITIES = {"CT"}
+
+
+class InvalidDicom(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DicomInfo:
+    modality: str
+    sop_class_uid: str
+    series_uid: str
+    rows: int
+    columns: int
+
+
+def read_dicom(fileobj: IO[bytes]):
+    """The pydicom dataset in ``fileobj``, or InvalidDicom."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    fileobj.seek(0)
+    try:
+        dataset = pydicom.dcmread(fileobj)
+    except (InvalidDicomError, EOFError, ValueError, OSError, KeyError, TypeError):
+        raise InvalidDicom(_("This file is not a DICOM file we can read.")) from None
+    finally:
+        fileobj.seek(0)
+    return dataset
+
+
+def check_dicom(dataset, *, modalities: set[str]) -> DicomInfo:
+    """The facts the ingest needs, once the file is known to be an image of one of
+    ``modalities`` whose pixels decode."""
+    modality = str(dataset.get("Modality", "")).upper()
+    if modality not in modalities:
+        raise InvalidDicom(_("This DICOM file is a %(found)s image, but a %(expected)s image "
+                             "is needed here.") % {"found": modality or _("unknown"),
+                                                   "expected": "/".join(sorted(modalities))})
+    if "PixelData" not in dataset:
+        raise InvalidDicom(_("This DICOM file has no image in it (no pixel data)."))
+    try:
+        pixels = dataset.pixel_array
+    except Exception:  # the handlers raise many types for broken or unsupported data
+        raise InvalidDicom(_("The image in this DICOM file cannot be decoded (damaged, or "
+                             "compressed in a way we cannot read).")) from None
+    if pixels.ndim != 2:
+        raise InvalidDicom(_("This DICOM file holds several frames or colour images; one "
+                             "greyscale image per file is needed."))
+    return DicomInfo(modality=modality, sop_class_uid=str(dataset.get("SOPClassUID", "")),
+                     series_uid=str(dataset.get("SeriesInstanceUID", "")),
+                     rows=int(pixels.shape[0]), columns=int(pixels.shape[1]))

@@ -1,0 +1,47 @@
+import io
+
+import numpy as np
+import pydicom
+import pytest
+
+from diagnosis.ingest.dicom_files import (CT_MODALITIES, RADIOGRAPH_MODALITIES, InvalidDicom,
+                                          check_dicom, read_dicom)
+from tests.dicom_files import write_ct_series, write_radiograph
+
+
+def test_a_radiograph_passes(tmp_path):
+    path = write_radiograph(tmp_path / "cr.dcm", np.zeros((10, 12), np.uint8))
+    info = check_dicom(read_dicom(path.open("rb")), modalities=RADIOGRAPH_MODALITIES)
+    assert (info.modality, info.rows, info.columns) == ("CR", 10, 12)
+
+
+def test_text_renamed_dcm_is_refused():
+    with pytest.raises(InvalidDicom, match="not a DICOM file"):
+        read_dicom(io.BytesIO(b"just some text, not DICOM at all" * 10))
+
+
+def test_an_mr_where_a_ct_is_expected_is_refused(tmp_path):
+    path = write_radiograph(tmp_path / "mr.dcm", np.zeros((4, 4), np.uint8), modality="MR")
+    with pytest.raises(InvalidDicom, match="MR image, but a CT image"):
+        check_dicom(read_dicom(path.open("rb")), modalities=CT_MODALITIES)
+
+
+def test_a_dicom_without_pixels_is_refused(tmp_path):
+    path = write_radiograph(tmp_path / "cr.dcm", np.zeros((4, 4), np.uint8))
+    dataset = pydicom.dcmread(path)
+    del dataset.PixelData
+    with pytest.raises(InvalidDicom, match="no pixel data"):
+        check_dicom(dataset, modalities=RADIOGRAPH_MODALITIES)
+
+
+def test_pixels_that_do_not_decode_are_refused(tmp_path):
+    path = write_radiograph(tmp_path / "cr.dcm", np.zeros((16, 16), np.uint8))
+    dataset = pydicom.dcmread(path)
+    dataset.PixelData = dataset.PixelData[:10]  # truncated
+    with pytest.raises(InvalidDicom, match="cannot be decoded"):
+        check_dicom(dataset, modalities=RADIOGRAPH_MODALITIES)
+
+
+def test_a_ct_slice_passes_as_ct(tmp_path):
+    paths = write_ct_series(tmp_path / "ct", np.zeros((2, 8, 8)))
+    assert check_dicom(read_dicom(paths[0].open("rb")), modalities=CT_MODALITIES).modality == "CT"
