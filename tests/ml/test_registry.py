@@ -58,3 +58,14 @@ def test_test_time_flips_average_the_four_flips(tmp_path):
     assert probabilities.shape == (3, 7)
     assert abs(probabilities - expected).max() < 1e-5
     assert abs(probabilities.sum(1) - 1).max() < 1e-5
+
+
+@pytest.mark.parametrize(("name", "shape"), [
+    ("resnet50", (1, 3, 64, 64)), ("densenet121", (1, 3, 64, 64)),
+    ("efficientnet-b0", (1, 3, 64, 64)), ("cnn3d", (1, 1, 16, 32, 32)),
+    ("resnet3d-small", (1, 1, 16, 32, 32)),
+])
+def test_every_registered_architecture_builds_and_runs(name, shape):
+    network = create_model(name, num_classes=3).eval()
+    with torch.inference_mode():
+        assert network(torch.zeros(shape)).shape == (1, 3)
