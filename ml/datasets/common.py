@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +38,19 @@ def split_of(group: str) -> str:
     if bucket < SPLIT_FRACTIONS["train"] + SPLIT_FRACTIONS["val"]:
         return "val"
     return "test"
+
+
+def read_table(path: Path, columns: tuple[str, ...], what: str) -> list[dict]:
+    """The rows of a CSV file that must have ``columns``; ``what`` names it in errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path} is missing (expected {what})")
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DatasetError(f"{path} lacks the column(s): {', '.join(missing)}")
+        return list(reader)
 
 
 def check_split(split: str | None) -> None:

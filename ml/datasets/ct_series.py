@@ -5,10 +5,9 @@ study_uid, series_uid, pathology (0 or 1). Splits are made by study.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-from ml.datasets.common import DatasetError, LabelledImage, check_split, split_of
+from ml.datasets.common import DatasetError, LabelledImage, check_split, read_table, split_of
 
 CLASSES = ("normal", "pathology")
 REQUIRED_COLUMNS = ("study_uid", "series_uid", "pathology")
@@ -16,23 +15,16 @@ REQUIRED_COLUMNS = ("study_uid", "series_uid", "pathology")
 
 def read_images(data_dir: Path, split: str | None = None) -> list[LabelledImage]:
     data_dir = Path(data_dir)
-    table = data_dir / "training_data.csv"
-    if not table.is_file():
-        raise DatasetError(f"{table} is missing (expected training_data.csv)")
     check_split(split)
+    table = data_dir / "training_data.csv"
     items = []
-    with table.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DatasetError(f"{table} lacks the column(s): {', '.join(missing)}")
-        for row in reader:
-            if split is not None and split_of(row["study_uid"]) != split:
-                continue
-            folder = data_dir / "training_data" / row["study_uid"] / row["series_uid"]
-            if not folder.is_dir():
-                raise DatasetError(f"{folder} is listed in training_data.csv but missing")
-            if row["pathology"] not in {"0", "1"}:
-                raise DatasetError(f"{table}: pathology must be 0 or 1, not {row['pathology']!r}")
-            items.append(LabelledImage(folder, int(row["pathology"]), row["study_uid"]))
+    for row in read_table(table, REQUIRED_COLUMNS, "training_data.csv"):
+        if split is not None and split_of(row["study_uid"]) != split:
+            continue
+        folder = data_dir / "training_data" / row["study_uid"] / row["series_uid"]
+        if not folder.is_dir():
+            raise DatasetError(f"{folder} is listed in training_data.csv but missing")
+        if row["pathology"] not in {"0", "1"}:
+            raise DatasetError(f"{table}: pathology must be 0 or 1, not {row['pathology']!r}")
+        items.append(LabelledImage(folder, int(row["pathology"]), row["study_uid"]))
     return items

@@ -8,14 +8,13 @@ stable whatever subset of the data set is present.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from ml.datasets.common import DatasetError, LabelledImage, check_split, split_of
+from ml.datasets.common import DatasetError, LabelledImage, check_split, read_table, split_of
 
 CLASSES = ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")
 REQUIRED_COLUMNS = ("lesion_id", "image_id", "dx")
@@ -35,21 +34,14 @@ class Record:
 def read_records(data_dir: Path, split: str | None = None) -> list[Record]:
     """The labelled images of ``data_dir`` (all of them, or one split's)."""
     data_dir = Path(data_dir)
-    metadata = data_dir / "metadata.csv"
-    if not metadata.is_file():
-        raise DatasetError(f"{metadata} is missing (expected the HAM10000 metadata.csv)")
     if not (data_dir / "images").is_dir():
         raise DatasetError(f"{data_dir / 'images'} is missing (expected images/<image_id>.jpg)")
-    with metadata.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DatasetError(f"{metadata} lacks the column(s): {', '.join(missing)}")
-        records = []
-        for row in reader:
-            if row["dx"] not in CLASSES:
-                raise DatasetError(f"{metadata}: unknown dx {row['dx']!r} for {row['image_id']}")
-            records.append(Record(row["image_id"], row["lesion_id"], row["dx"]))
+    metadata = data_dir / "metadata.csv"
+    records = []
+    for row in read_table(metadata, REQUIRED_COLUMNS, "the HAM10000 metadata.csv"):
+        if row["dx"] not in CLASSES:
+            raise DatasetError(f"{metadata}: unknown dx {row['dx']!r} for {row['image_id']}")
+        records.append(Record(row["image_id"], row["lesion_id"], row["dx"]))
     check_split(split)
     if split is not None:
         records = [r for r in records if split_of(r.lesion_id) == split]

@@ -6,10 +6,9 @@ One radiograph per patient, so a split by patient is a split by image.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-from ml.datasets.common import DatasetError, LabelledImage, check_split, split_of
+from ml.datasets.common import DatasetError, LabelledImage, check_split, read_table, split_of
 
 CLASSES = ("Normal", "No Lung Opacity / Not Normal", "Lung Opacity")
 
@@ -18,12 +17,7 @@ def _table(data_dir: Path, pattern: str, columns: tuple[str, ...]) -> list[dict]
     matches = sorted(Path(data_dir).glob(pattern))
     if not matches:
         raise DatasetError(f"{data_dir} has no {pattern}")
-    with matches[0].open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DatasetError(f"{matches[0]} lacks the column(s): {', '.join(missing)}")
-        return list(reader)
+    return read_table(matches[0], columns, pattern)
 
 
 def image_path(data_dir: Path, patient_id: str) -> Path:
