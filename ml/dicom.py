@@ -19,29 +19,30 @@ class SeriesError(ValueError):
 
 
 def read_series(files: list[Path]) -> Volume:
+    """The volume of one CT series. Headers are read first (without pixels) to check and
+    order the slices; pixels are then decoded one slice at a time straight into the volume,
+    so a 300-slice series never exists twice in memory."""
     import pydicom
 
-    slices = []
+    headers = []
     for path in files:
         try:
-            dataset = pydicom.dcmread(str(path))
+            dataset = pydicom.dcmread(str(path), stop_before_pixels=True)
         except Exception as error:  # pydicom raises several types for a file that is not DICOM
             raise SeriesError(f"{Path(path).name} is not a readable DICOM file ({error})") from None
-        if "PixelData" not in dataset:
-            raise SeriesError(f"{Path(path).name} has no pixel data")
-        slices.append(dataset)
-    if len(slices) < 2:
+        headers.append((Path(path), dataset))
+    if len(headers) < 2:
         raise SeriesError("a CT series needs at least two slices")
-    series = {str(s.get("SeriesInstanceUID", "")) for s in slices}
+    series = {str(h.get("SeriesInstanceUID", "")) for _, h in headers}
     if len(series) > 1:
         raise SeriesError(f"the files belong to {len(series)} different series")
-    for dataset in slices:
+    for _, dataset in headers:
         if "ImagePositionPatient" not in dataset or "ImageOrientationPatient" not in dataset:
             raise SeriesError("a slice lacks ImagePositionPatient or ImageOrientationPatient")
-    orientation = np.array(slices[0].ImageOrientationPatient, dtype=float)
+    orientation = np.array(headers[0][1].ImageOrientationPatient, dtype=float)
     normal = np.cross(orientation[:3], orientation[3:])
-    positions = np.array([np.dot(np.array(s.ImagePositionPatient, dtype=float), normal)
-                          for s in slices])
+    positions = np.array([np.dot(np.array(h.ImagePositionPatient, dtype=float), normal)
+                          for _, h in headers])
     order = np.argsort(positions)
     positions = positions[order]
     gaps = np.diff(positions)
@@ -51,11 +52,18 @@ def read_series(files: list[Path]) -> Volume:
     if np.any(gaps > 1.5 * step):
         missing = int(np.sum(np.round(gaps / step) - 1))
         raise SeriesError(f"the series has a gap: about {missing} slice(s) missing")
-    shapes = {(int(s.Rows), int(s.Columns)) for s in slices}
+    shapes = {(int(h.Rows), int(h.Columns)) for _, h in headers}
     if len(shapes) > 1:
         raise SeriesError("the slices differ in size")
-    hu = np.stack([_to_hu(slices[i]) for i in order])
-    row_mm, column_mm = (float(v) for v in slices[0].get("PixelSpacing", [1.0, 1.0]))
+    rows, columns = shapes.pop()
+    hu = np.empty((len(headers), rows, columns), dtype=np.float32)
+    for index, original in enumerate(order):
+        path = headers[original][0]
+        dataset = pydicom.dcmread(str(path))
+        if "PixelData" not in dataset:
+            raise SeriesError(f"{path.name} has no pixel data")
+        hu[index] = _to_hu(dataset)
+    row_mm, column_mm = (float(v) for v in headers[0][1].get("PixelSpacing", [1.0, 1.0]))
     return Volume(hu=hu, spacing=(step, row_mm, column_mm))
 
 

@@ -82,3 +82,14 @@ def test_ct_pathology_trains_on_a_synthetic_series_set(tmp_path):
     metadata = ModelMetadata.read(install)
     assert metadata.classes == ["normal", "pathology"] and metadata.voxel_spacing is None
     assert metadata.input_size == [16, 16, 16]
+
+
+def test_a_slice_without_pixels_is_refused(tmp_path):
+    import pydicom
+
+    files = write_ct_series(tmp_path / "s", phantom(slices=4))
+    dataset = pydicom.dcmread(files[2])
+    del dataset.PixelData
+    dataset.save_as(files[2], enforce_file_format=True)
+    with pytest.raises(SeriesError, match="has no pixel data"):
+        read_series(files)
