@@ -5,6 +5,7 @@ ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
 """
 from pathlib import Path
 
+from lesions_project.broker import filesystem_options
 from lesions_project.env import env_bool, env_int, env_list, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -131,17 +132,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 else:
     CELERY_BROKER_URL = "filesystem://"
-    # The filesystem transport writes to data_folder_out and reads from data_folder_in, so
-    # both name the same folder for producers and the worker to meet.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "in"),
-        "data_folder_out": str(BROKER_DIR / "in"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        # seconds between looks at the queue folder: keeps the wait for a free worker short
-        "polling_interval": 0.1,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_options(BROKER_DIR)
 CELERY_RESULT_BACKEND = None  # results live on the Study
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -13,6 +13,7 @@ from accounts.models import User
 from accounts.services import user_create
 from diagnosis import services
 from diagnosis.models import Study
+from lesions_project.broker import filesystem_options
 from lesions_project.celery import app as celery_app, ensure_broker_folders
 from tests import images
 
@@ -34,14 +35,7 @@ def broker_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("broker")
     celery_app.conf.update(
         broker_url="filesystem://",
-        broker_transport_options={
-            "data_folder_in": str(folder / "in"),
-            "data_folder_out": str(folder / "in"),
-            "processed_folder": str(folder / "processed"),
-            "control_folder": str(folder / "control"),
-            "store_processed": False,
-            "polling_interval": 0.1,
-        },
+        broker_transport_options=filesystem_options(folder),
     )
     ensure_broker_folders()
     return folder
