@@ -26,3 +26,19 @@ def serve_protected(file_field: FieldFile, *, download_name: str | None = None) 
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# Files whose download is recorded in the audit log: the report and the original upload.
+AUDITED_DOWNLOADS = {"report.pdf", "upload"}
+
+
+def serve_study_file(request, study, kind: str) -> HttpResponse:
+    """A study's file named `kind`, if the user may download it (else 404); the one place
+    that serves study files, for pages and the API."""
+    from diagnosis import selectors
+    from diagnosis.audit import Action, audit
+
+    file_field = selectors.study_file_for(request.user, study, kind)
+    if kind in AUDITED_DOWNLOADS:
+        audit(request.user, study.id, Action.DOWNLOADED, detail=kind, request=request)
+    return serve_protected(file_field)

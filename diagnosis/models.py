@@ -36,13 +36,30 @@ class Study(models.Model):
     class Stage(models.TextChoices):
         """What the worker is doing right now, shown to the user while they wait."""
 
-        LOADING = "loading", _("Opening the photo")
-        CLASSIFICATION = "classification", _("Classifying the lesion")
+        LOADING = "loading", _("Opening the images")
+        CLASSIFICATION = "classification", _("Classifying")
         SEGMENTATION = "segmentation", _("Outlining the lesion")
         GRADCAM = "gradcam", _("Computing the heatmap")
+        DETECTION = "detection", _("Looking for opacities")
+        VOLUME = "volume", _("Building the CT volume")
+        PREVIEWS = "previews", _("Drawing the previews")
         OVERLAYS = "overlays", _("Drawing the overlays")
         REPORT = "report", _("Writing the PDF report")
         SAVING = "saving", _("Saving the results")
+
+    class Urgency(models.IntegerChoices):
+        """The AI's triage of a radiology study. A study the AI could not assess ranks above
+        routine ones: a failed pre-read must not bury a study at the end of the worklist."""
+
+        URGENT = 30, _("Urgent")
+        NOT_ASSESSED = 20, _("Not assessed by the AI")
+        ROUTINE = 10, _("Routine")
+
+    class Review(models.TextChoices):
+        NONE = "", _("No review needed")
+        AWAITING = "awaiting", _("Awaiting review")
+        IN_REVIEW = "in_review", _("In review")
+        SIGNED = "signed", _("Signed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
@@ -58,6 +75,26 @@ class Study(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    # Radiology only. The patient's name and id come from the DICOM header (or the upload
+    # form) and live here only: the stored DICOM copies are de-identified.
+    patient_name = models.CharField(_("patient name"), max_length=200, blank=True)
+    patient_identifier = models.CharField(_("patient ID"), max_length=64, blank=True)
+    patient_age = models.CharField(_("patient age"), max_length=8, blank=True)
+    patient_sex = models.CharField(_("patient sex"), max_length=4, blank=True)
+    modality = models.CharField(_("modality"), max_length=8, blank=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    study_date = models.DateField(_("study date"), null=True, blank=True)
+    image_count = models.PositiveIntegerField(_("images"), default=0)
+    urgency = models.PositiveSmallIntegerField(
+        _("AI urgency"), choices=Urgency.choices, default=Urgency.NOT_ASSESSED
+    )
+    review = models.CharField(_("review"), max_length=16, choices=Review.choices, default=Review.NONE, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="claimed_studies", verbose_name=_("claimed by"),
+    )
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+
     class Meta:
         verbose_name = _("study")
         verbose_name_plural = _("studies")
@@ -65,6 +102,7 @@ class Study(models.Model):
         indexes = [
             models.Index(fields=["owner", "created_at"]),
             models.Index(fields=["status", "kind"]),
+            models.Index(fields=["review", "-urgency", "created_at"], name="worklist_order"),
         ]
 
     def __str__(self) -> str:
@@ -137,6 +175,13 @@ class Artifact(models.Model):
         OUTLINE = "outline", _("Photo with the lesion outline")
         HEATMAP = "heatmap", _("Heatmap overlay")
         REPORT_PDF = "report_pdf", _("PDF report")
+        IMAGE = "image", _("Image for display")  # X-ray: the 8-bit greyscale display image
+        HEATMAP_LAYER = "heatmap_layer", _("Heatmap layer")  # RGBA PNG laid over the image in the viewer
+        VOLUME = "volume", _("CT volume for display")  # int16 HU, C order, shape in the result
+        AXIAL = "axial", _("Axial preview")
+        CORONAL = "coronal", _("Coronal preview")
+        SAGITTAL = "sagittal", _("Sagittal preview")
+        MONTAGE = "montage", _("Montage")
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="artifacts", verbose_name=_("study"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -150,3 +195,148 @@ class Artifact(models.Model):
 
     def __str__(self) -> str:
         return self.get_kind_display()
+
+
+class Nodule(models.Model):
+    """A point a radiologist marked on a CT, scored by the nodule model around it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting in the queue")
+        DONE = "done", _("Scored")
+        FAILED = "failed", _("Failed")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="nodules", verbose_name=_("study"))
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("marked by")
+    )
+    # voxel (slice, row, column) in the original series
+    z = models.PositiveIntegerField(_("slice"))
+    y = models.PositiveIntegerField(_("row"))
+    x = models.PositiveIntegerField(_("column"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    probability = models.FloatField(_("malignancy probability"), null=True, blank=True)
+    threshold = models.FloatField(_("threshold"), null=True, blank=True)
+    model = models.JSONField(_("model"), default=dict, blank=True)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+    heatmap = models.FileField(_("Grad-CAM image"), upload_to=study_artifact_path, max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("nodule")
+        verbose_name_plural = _("nodules")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"({self.z}, {self.y}, {self.x})"
+
+    @property
+    def positive(self) -> bool | None:
+        if self.probability is None or self.threshold is None:
+            return None
+        return self.probability >= self.threshold
+
+
+class Report(models.Model):
+    """A radiologist's signed report. Final: it is never edited; later changes are Addenda."""
+
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="report", verbose_name=_("study"))
+    radiologist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signed_reports", verbose_name=_("radiologist")
+    )
+    radiologist_name = models.CharField(_("radiologist's name"), max_length=200)
+    agree = models.BooleanField(_("agrees with the AI"))
+    corrected_class = models.CharField(_("corrected finding"), max_length=32, blank=True)
+    impression = models.TextField(_("impression"))
+    # What the AI said when the report was signed (classes, probabilities, models).
+    ai_findings = models.JSONField(_("AI findings at signing"), default=dict, blank=True)
+    signed_at = models.DateTimeField(_("signed"))
+
+    class Meta:
+        verbose_name = _("signed report")
+        verbose_name_plural = _("signed reports")
+        ordering = ["-signed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.study} ({self.radiologist_name})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A signed report is final; add an addendum instead.")
+        super().save(*args, **kwargs)
+
+
+class Addendum(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="addenda", verbose_name=_("report"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    author_name = models.CharField(_("author's name"), max_length=200)
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("addendum")
+        verbose_name_plural = _("addenda")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.author_name}, {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("An addendum is final; add another one instead.")
+        super().save(*args, **kwargs)
+
+
+class Label(models.Model):
+    """A radiologist's reading of a study as a training label: the AI's class when they
+    agreed, their correction when they did not."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="labels", verbose_name=_("study"))
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="labels", verbose_name=_("report"))
+    task = models.CharField(_("task"), max_length=32)  # the model's name, e.g. "pneumonia-type"
+    value = models.CharField(_("label"), max_length=32)
+    ai_value = models.CharField(_("AI's class"), max_length=32, blank=True)
+    agreed = models.BooleanField(_("agreed with the AI"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("label")
+        verbose_name_plural = _("labels")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task}: {self.value}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which study. Kept when the study or the user is deleted."""
+
+    class Action(models.TextChoices):
+        UPLOADED = "uploaded", _("uploaded")
+        VIEWED = "viewed", _("opened")
+        DOWNLOADED = "downloaded", _("downloaded")
+        CLAIMED = "claimed", _("claimed")
+        RELEASED = "released", _("released")
+        MARKED = "marked", _("marked a nodule")
+        SIGNED = "signed", _("signed")
+        ADDENDUM = "addendum", _("added an addendum")
+        DELETED = "deleted", _("deleted")
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("user")
+    )
+    username = models.CharField(_("user name"), max_length=150)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    study_id = models.UUIDField(_("study"), db_index=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.study_id}"

@@ -20,6 +20,13 @@ FILE_KINDS = {
     "outline": Artifact.Kind.OUTLINE,
     "heatmap": Artifact.Kind.HEATMAP,
     "report.pdf": Artifact.Kind.REPORT_PDF,
+    "image": Artifact.Kind.IMAGE,
+    "heatmap-layer": Artifact.Kind.HEATMAP_LAYER,
+    "volume": Artifact.Kind.VOLUME,
+    "axial": Artifact.Kind.AXIAL,
+    "coronal": Artifact.Kind.CORONAL,
+    "sagittal": Artifact.Kind.SAGITTAL,
+    "montage": Artifact.Kind.MONTAGE,
 }
 
 
@@ -35,8 +42,29 @@ def studies_visible_to(user: User) -> QuerySet[Study]:
     return Study.objects.filter(visible)
 
 
+def may_see_findings(user: User, study: Study) -> bool:
+    """Clinicians who sent a study read its final report only: not the images, not the AI's
+    preliminary findings. Everyone else who can see a study sees all of it."""
+    return user.role != User.Role.CLINICIAN or user.is_platform_admin
+
+
+def files_visible_to(user: User, study: Study) -> set[str]:
+    """Keys of FILE_KINDS that `user` may download for `study` (which they can see)."""
+    available = study_available_files(study)
+    if may_see_findings(user, study):
+        return available
+    if study.review == Study.Review.SIGNED:
+        return available & {"report.pdf"}
+    return set()
+
+
 def study_list_for(user: User) -> QuerySet[Study]:
     return studies_visible_to(user).select_related("result").prefetch_related("files", "artifacts")
+
+
+def own_studies(user: User) -> QuerySet[Study]:
+    """The studies `user` uploaded ("My studies"); radiologists find the others in the worklist."""
+    return study_list_for(user).filter(owner=user)
 
 
 def study_get_for(user: User, study_id: uuid.UUID | str) -> Study:
@@ -47,9 +75,10 @@ def study_get_for(user: User, study_id: uuid.UUID | str) -> Study:
         raise Http404("No such study.") from None
 
 
-def study_file_for(study: Study, kind: str) -> FieldFile:
-    """The stored file named `kind` (a key of FILE_KINDS), or Http404 if it does not exist (yet)."""
-    if kind not in FILE_KINDS:
+def study_file_for(user: User, study: Study, kind: str) -> FieldFile:
+    """The stored file named `kind` (a key of FILE_KINDS) if it exists (yet) and `user` may
+    download it; Http404 otherwise."""
+    if kind not in FILE_KINDS or kind not in files_visible_to(user, study):
         raise Http404("No such file.")
     artifact_kind = FILE_KINDS[kind]
     if artifact_kind is None:

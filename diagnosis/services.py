@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import OperationalError, transaction
@@ -17,15 +18,18 @@ from PIL import Image
 
 from accounts.models import User
 from diagnosis.imaging import InvalidImage, open_photo, read_photo, working_copy
-from diagnosis.models import Artifact, Study, StudyFile, StudyResult
+from diagnosis.audit import Action, audit
+from diagnosis.models import Artifact, Nodule, Study, StudyFile, StudyResult
 from diagnosis.reports import render_report_pdf
+from ml.series import SeriesError
 
 logger = logging.getLogger(__name__)
 
-ANALYSABLE_KINDS = (Study.Kind.SKIN_PHOTO,)
+ANALYSABLE_KINDS = (Study.Kind.SKIN_PHOTO, Study.Kind.CHEST_XRAY, Study.Kind.CT)
 
 MODEL_NOT_INSTALLED = _("The analysis model is not installed on this server; no result was produced.")
 ANALYSIS_FAILED = _("Something went wrong while analysing this photo, and no result was produced. Please try again later.")
+SERIES_UNREADABLE = _("The images of this study cannot be read as one complete series; no result was produced.")
 KIND_NOT_SUPPORTED = _("This kind of study cannot be analysed yet.")
 
 
@@ -34,8 +38,8 @@ def study_create(*, owner: User, kind: str, upload: UploadedFile, language: str)
 
     Raises InvalidImage (nothing is stored) if the photo cannot be analysed.
     """
-    if kind not in ANALYSABLE_KINDS:
-        raise ValueError(f"Studies of kind {kind!r} cannot be created yet.")
+    if kind != Study.Kind.SKIN_PHOTO:
+        raise ValueError("X-rays and CT are created by diagnosis.ingest.studies.")
     photo = read_photo(upload)
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
@@ -54,7 +58,7 @@ def study_create(*, owner: User, kind: str, upload: UploadedFile, language: str)
             study_file.file.save(f"upload{photo.extension}", upload, save=False)
             stored_name = study_file.file.name
             study_file.save()
-            transaction.on_commit(lambda: _queue_analysis(study.id), robust=True)
+            transaction.on_commit(lambda: queue_analysis(study.id), robust=True)
     except BaseException:
         if stored_name:
             StudyFile.file.field.storage.delete(stored_name)
@@ -90,13 +94,17 @@ def study_analyse(*, study_id: uuid.UUID | str) -> None:
         try:
             if study.kind not in ANALYSABLE_KINDS:
                 raise _StudyFailure(KIND_NOT_SUPPORTED)
-            result, artifacts = _analyse_skin_photo(study, written=written)
-            _store_outcome(study, result=result, artifacts=artifacts)
+            if study.kind == Study.Kind.SKIN_PHOTO:
+                result, artifacts = _analyse_skin_photo(study, written=written)
+                _store_outcome(study, result=result, artifacts=artifacts)
+            else:
+                outcome = _preread(study, written=written)
+                _store_outcome(study, result=outcome.result, artifacts=outcome.artifacts, urgency=outcome.urgency)
         except OperationalError:
-            _delete_files(written)
+            delete_files(written)
             raise
         except Exception as exc:
-            _delete_files(written)
+            delete_files(written)
             study_mark_failed(study_id=study.id, reason=_failure_reason(study, exc, ml.ModelNotInstalled))
 
 
@@ -113,13 +121,60 @@ def study_mark_failed(*, study_id: uuid.UUID | str, reason: str | Promise | None
     )
 
 
+def nodule_mark(*, user: User, study: Study, point: tuple[int, int, int]) -> Nodule:
+    """A radiologist marks a point of the CT viewer's volume; the nodule model scores the
+    sub-volume around it in the worker. Raises PermissionDenied or ValidationError."""
+    if not (user.is_radiologist or user.is_platform_admin):
+        raise PermissionDenied(_("Only radiologists mark nodules."))
+    result = getattr(study, "result", None)
+    if study.kind != Study.Kind.CT or study.status != Study.Status.DONE or result is None \
+            or "volume" not in result.findings:
+        raise ValidationError(_("Nodules can be marked once the CT volume has been built."))
+    shown = result.findings["volume"]["shape"]
+    if len(point) != 3 or any(not 0 <= int(v) < size for v, size in zip(point, shown)):
+        raise ValidationError(_("The point is outside the volume."))
+    from diagnosis.preread import viewer_to_original
+
+    z, y, x = viewer_to_original(study, tuple(int(v) for v in point))
+    with transaction.atomic():
+        nodule = Nodule.objects.create(study=study, marked_by=user, z=z, y=y, x=x)
+        audit(user, study.id, Action.MARKED, detail=f"nodule {nodule.id} at ({z}, {y}, {x})")
+        transaction.on_commit(lambda: _queue_nodule(nodule.id), robust=True)
+    return nodule
+
+
+def nodule_score(*, nodule_id: int) -> None:
+    """Score a marked nodule (in the worker); a failure is recorded on the nodule."""
+    nodule = Nodule.objects.select_related("study").filter(id=nodule_id).first()
+    if nodule is None:
+        return
+    import ml
+    from diagnosis.preread import score_nodule
+
+    with translation.override(nodule.study.language):
+        try:
+            score_nodule(nodule)
+        except OperationalError:
+            raise
+        except Exception as exc:
+            reason = str(_failure_reason(nodule.study, exc, ml.ModelNotInstalled))
+            Nodule.objects.filter(id=nodule.id).update(status=Nodule.Status.FAILED, failure_reason=reason)
+
+
+def _queue_nodule(nodule_id: int) -> None:
+    from diagnosis.tasks import score_nodule
+
+    score_nodule.delay(nodule_id)
+
+
 def study_delete(*, study: Study) -> None:
     """Delete the study and, once that is committed, every file it has in storage."""
     names = [f.file.name for f in study.files.all()] + [a.file.name for a in study.artifacts.all()]
+    names += [n.heatmap.name for n in study.nodules.all() if n.heatmap]
     study_id = study.id
     with transaction.atomic():
         study.delete()
-        transaction.on_commit(lambda: _delete_files(names, study_id=study_id))
+        transaction.on_commit(lambda: delete_files(names, study_id=study_id))
 
 
 class _StudyFailure(Exception):
@@ -134,6 +189,9 @@ def _failure_reason(study: Study, exc: Exception, model_not_installed: type[Exce
         return exc.reason
     if isinstance(exc, InvalidImage):
         return exc.message
+    if isinstance(exc, SeriesError):
+        logger.warning("Study %s: %s", study.id, exc)
+        return SERIES_UNREADABLE
     if isinstance(exc, model_not_installed):
         logger.error("Study %s: %s", study.id, exc)
         return MODEL_NOT_INSTALLED
@@ -141,7 +199,7 @@ def _failure_reason(study: Study, exc: Exception, model_not_installed: type[Exce
     return ANALYSIS_FAILED
 
 
-def _queue_analysis(study_id: uuid.UUID) -> None:
+def queue_analysis(study_id: uuid.UUID) -> None:
     from diagnosis.tasks import analyse_study
 
     analyse_study.delay(str(study_id))
@@ -202,22 +260,35 @@ def _analyse_skin_photo(study: Study, *, written: list[str]) -> tuple[StudyResul
     return result, artifacts
 
 
-def _store_outcome(study: Study, *, result: StudyResult, artifacts: list[Artifact]) -> None:
-    """Replace any earlier result and artifacts in one transaction and mark the study done."""
+def _preread(study: Study, *, written: list[str]):
+    from diagnosis import preread
+
+    progress = lambda stage: _set_stage(study.id, stage)  # noqa: E731
+    if study.kind == Study.Kind.CHEST_XRAY:
+        return preread.analyse_radiograph_study(study, progress=progress, written=written)
+    return preread.analyse_ct_study(study, progress=progress, written=written)
+
+
+def _store_outcome(study: Study, *, result: StudyResult, artifacts: list[Artifact], urgency: int | None = None) -> None:
+    """Replace any earlier result and artifacts in one transaction and mark the study done.
+    A signed report's PDF is kept: a re-run of the pre-read never changes a final report."""
     with transaction.atomic():
         if not Study.objects.select_for_update().filter(id=study.id).exists():
             raise _StudyGone()
-        replaced = list(Artifact.objects.filter(study=study).values_list("file", flat=True))
-        Artifact.objects.filter(study=study).delete()
+        replaced_artifacts = Artifact.objects.filter(study=study).exclude(
+            kind=Artifact.Kind.REPORT_PDF, study__report__isnull=False)
+        replaced = list(replaced_artifacts.values_list("file", flat=True))
+        replaced_artifacts.delete()
         StudyResult.objects.filter(study=study).delete()
         result.save()
         for artifact in artifacts:
             artifact.save()
         now = timezone.now()
+        fields = {"urgency": urgency} if urgency is not None else {}
         Study.objects.filter(id=study.id).update(
-            status=Study.Status.DONE, stage="", failure_reason="", finished_at=now, updated_at=now
+            status=Study.Status.DONE, stage="", failure_reason="", finished_at=now, updated_at=now, **fields
         )
-        transaction.on_commit(lambda: _delete_files(replaced))
+        transaction.on_commit(lambda: delete_files(replaced))
 
 
 class _StudyGone(_StudyFailure):
@@ -243,7 +314,7 @@ def _sha256(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
-def _delete_files(names: list[str], *, study_id: uuid.UUID | None = None) -> None:
+def delete_files(names: list[str], *, study_id: uuid.UUID | None = None) -> None:
     storage = StudyFile.file.field.storage
     for name in names:
         try:

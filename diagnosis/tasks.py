@@ -33,3 +33,8 @@ def _record_final_failure(study_id: str) -> None:
         services.study_mark_failed(study_id=study_id)
     except OperationalError:
         logger.exception("Study %s: could not record the failure either", study_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def score_nodule(nodule_id: int) -> None:
+    services.nodule_score(nodule_id=nodule_id)

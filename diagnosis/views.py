@@ -1,23 +1,28 @@
 """HTML pages for studies. Thin: check input, call one service or selector, render."""
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import ngettext
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from diagnosis import selectors, services
-from diagnosis.forms import StudyUploadForm
+from diagnosis.audit import Action, audit
+from diagnosis.forms import RadiologyUploadForm, StudyUploadForm
 from diagnosis.imaging import InvalidImage
-from diagnosis.media import serve_protected
+from diagnosis.ingest.studies import InvalidUpload, radiology_studies_create
+from diagnosis.media import serve_study_file
 from diagnosis.models import Study
 
 
 @login_required
 @require_GET
 def study_list(request: HttpRequest) -> HttpResponse:
-    studies = selectors.study_list_for(request.user)
+    studies = selectors.own_studies(request.user)
     return render(request, "diagnosis/study_list.html", {"studies": studies})
 
 
@@ -41,16 +46,64 @@ def study_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def radiology_new(request: HttpRequest) -> HttpResponse:
+    if not request.user.can_send_radiology:
+        raise PermissionDenied
+    form = RadiologyUploadForm(request.POST, request.FILES) if request.method == "POST" else RadiologyUploadForm()
+    if form.is_bound and form.is_valid():
+        try:
+            studies = radiology_studies_create(
+                owner=request.user, kind=form.cleaned_data["kind"], uploads=form.cleaned_data["files"],
+                language=request.LANGUAGE_CODE, patient_name=form.cleaned_data["patient_name"],
+                patient_identifier=form.cleaned_data["patient_identifier"], request=request,
+            )
+        except InvalidUpload as exc:
+            form.add_error("files", exc.message)
+        else:
+            if len(studies) == 1:
+                return redirect("diagnosis:study_detail", study_id=studies[0].id)
+            messages.success(request, ngettext("%(count)d study was created.", "%(count)d studies were created.",
+                                               len(studies)) % {"count": len(studies)})
+            return redirect("diagnosis:study_list")
+    return render(request, "diagnosis/radiology_new.html", {"form": form})
+
+
+@login_required
 @require_GET
 def study_detail(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
     study = selectors.study_get_for(request.user, study_id)
+    if study.kind != Study.Kind.SKIN_PHOTO:
+        return _radiology_study(request, study)
     context = {
         "study": study,
         "result": getattr(study, "result", None) if study.status == Study.Status.DONE else None,
-        "files": selectors.study_available_files(study),
+        "files": selectors.files_visible_to(request.user, study),
         "stage_labels": {**dict(Study.Status.choices), **dict(Study.Stage.choices)},
     }
     return render(request, "diagnosis/study_detail.html", context)
+
+
+def _radiology_study(request: HttpRequest, study: Study) -> HttpResponse:
+    """What the sender of an X-ray or CT sees: where it is, and the final report once signed."""
+    audit(request.user, study.id, Action.VIEWED, request=request)
+    context = {
+        "study": study,
+        "files": selectors.files_visible_to(request.user, study),
+        "findings_visible": selectors.may_see_findings(request.user, study),
+        "stage_labels": {**dict(Study.Status.choices), **dict(Study.Stage.choices)},
+    }
+    return render(request, "diagnosis/radiology_study.html", context)
+
+
+@login_required
+@require_GET
+def study_nodules(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
+    """The marked nodules' list items, for the review page to refresh."""
+    study = selectors.study_get_for(request.user, study_id)
+    if not selectors.may_see_findings(request.user, study):
+        raise PermissionDenied
+    return render(request, "diagnosis/includes/nodule_list.html", {"study": study, "nodules": study.nodules.all()})
 
 
 @never_cache
@@ -75,4 +128,4 @@ def study_delete(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
 @require_GET
 def study_file(request: HttpRequest, study_id: uuid.UUID, kind: str) -> HttpResponse:
     study = selectors.study_get_for(request.user, study_id)
-    return serve_protected(selectors.study_file_for(study, kind))
+    return serve_study_file(request, study, kind)

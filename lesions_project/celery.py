@@ -38,8 +38,8 @@ def _load_models_in_pool_process(**kwargs) -> None:
 def load_models() -> None:
     from django.conf import settings
 
-    import ml
+    from ml.registry import load_all_installed
 
-    installed = ml.load_skin_models(settings.ML_WEIGHTS_DIR)
+    installed = load_all_installed(settings.ML_WEIGHTS_DIR)
     logging.getLogger(__name__).info(
         "Models loaded: %s", ", ".join(f"{m.name} {m.version}" for m in installed) or "none")

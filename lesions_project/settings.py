@@ -115,6 +115,9 @@ STORAGES = {
 # Uploads
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 40_000_000)
+# X-rays and CT series (many DICOM files, or a zip of them) may be much larger than a photo.
+MAX_RADIOLOGY_UPLOAD_BYTES = env_int("MAX_RADIOLOGY_UPLOAD_BYTES", 1024 ** 3)
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 2000)
 # Request bodies other than files (forms, JSON) stay small; files above this size are
 # streamed to a temporary file instead of being held in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)

@@ -11,8 +11,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("studies/", include("diagnosis.urls")),
+    path("radiology/", include("diagnosis.radiology_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/auth/", include("accounts.api.urls")),
     path("api/v1/", include("diagnosis.api.urls")),
+    path("dicomweb/", include("diagnosis.dicomweb")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -1,11 +1,29 @@
-"""Medical image models: a registry, training, evaluation and inference pipelines."""
+"""Medical image models: a registry, training, evaluation and inference pipelines.
 
-from ml.overlays import draw_heatmap, draw_outline
-from ml.registry import ModelNotInstalled, create_model
-from ml.skin import SKIN_CLASSES, ModelInfo, SkinAnalysis, analyse_skin_photo, load_skin_models
-from ml.testing import write_test_weights
+The names below are imported on first use, so that `import ml.dicom` (pydicom and numpy
+only) does not load torch in a web process.
+"""
 
-__all__ = [
-    "SKIN_CLASSES", "ModelInfo", "ModelNotInstalled", "SkinAnalysis", "analyse_skin_photo",
-    "create_model", "draw_heatmap", "draw_outline", "load_skin_models", "write_test_weights",
-]
+import importlib
+
+_EXPORTS = {
+    "draw_heatmap": "ml.overlays", "draw_outline": "ml.overlays",
+    "ModelNotInstalled": "ml.registry", "create_model": "ml.registry",
+    "SKIN_CLASSES": "ml.skin", "ModelInfo": "ml.skin", "SkinAnalysis": "ml.skin",
+    "analyse_skin_photo": "ml.skin",
+    "write_test_weights": "ml.testing",
+    "RadiographAnalysis": "ml.chest", "analyse_radiograph": "ml.chest",
+    "radiograph_urgency": "ml.chest",
+    "CTAnalysis": "ml.ct", "NoduleScore": "ml.ct", "analyse_ct": "ml.ct", "ct_urgency": "ml.ct",
+    "score_nodule": "ml.ct",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'ml' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value

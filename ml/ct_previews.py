@@ -51,3 +51,27 @@ def montage(volume: Volume, *, rows: int = 3, columns: int = 4, preset: str = "l
         row, column = divmod(position, columns)
         sheet.paste(picture, (column * tile, row * tile))
     return sheet
+
+
+def viewer_volume(volume: Volume, *, max_size: int = 256,
+                  max_slices: int = 400) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """A light copy of the volume for scrolling in a browser: int16 HU, each slice
+    area-averaged so that rows and columns are at most ``max_size``, and pairs of slices
+    averaged when there are more than ``max_slices``. Returns the array and its spacing (mm).
+
+    Built slice by slice, so it never holds more than the result and two slices."""
+    import cv2
+
+    depth, rows, columns = volume.hu.shape
+    scale = min(1.0, max_size / max(rows, columns))
+    height, width = max(1, round(rows * scale)), max(1, round(columns * scale))
+    step = 2 if depth > max_slices else 1
+    out = np.empty((-(-depth // step), height, width), dtype=np.int16)
+    for index, first in enumerate(range(0, depth, step)):
+        group = volume.hu[first:first + step]
+        plane = group[0] if len(group) == 1 else group.mean(axis=0, dtype=np.float32)
+        if (height, width) != (rows, columns):
+            plane = cv2.resize(plane, (width, height), interpolation=cv2.INTER_AREA)
+        out[index] = np.clip(np.rint(plane), -32768, 32767)
+    z_mm, row_mm, column_mm = volume.spacing
+    return out, (z_mm * step, row_mm * rows / height, column_mm * columns / width)

@@ -7,21 +7,39 @@ slice only, a file without pixels) are refused with a message that says what is 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+from PIL import Image
 
-from ml.volumes import Volume
+from ml.series import SeriesError, order_slices
+from ml.volumes import AIR_HU, Volume
+
+__all__ = ["SeriesError", "SeriesLayout", "read_radiograph", "radiograph_image", "read_series",
+           "read_series_layout", "read_slices"]
 
 
-class SeriesError(ValueError):
-    """The files do not make one complete, regularly spaced series."""
+@dataclass(frozen=True)
+class SeriesLayout:
+    """One series' slices in order along the slice normal, checked, before any pixel is
+    decoded: enough to plan which slices a task needs."""
+
+    paths: tuple[Path, ...]
+    shape: tuple[int, int, int]  # (slices, rows, columns)
+    spacing: tuple[float, float, float]  # mm (slice, row, column)
 
 
 def read_series(files: list[Path]) -> Volume:
     """The volume of one CT series. Headers are read first (without pixels) to check and
     order the slices; pixels are then decoded one slice at a time straight into the volume,
     so a 300-slice series never exists twice in memory."""
+    return read_slices(read_series_layout(files))
+
+
+def read_series_layout(files: list[Path]) -> SeriesLayout:
+    """Check and order the slices of one series from their headers alone."""
     import pydicom
 
     headers = []
@@ -31,40 +49,33 @@ def read_series(files: list[Path]) -> Volume:
         except Exception as error:  # pydicom raises several types for a file that is not DICOM
             raise SeriesError(f"{Path(path).name} is not a readable DICOM file ({error})") from None
         headers.append((Path(path), dataset))
-    if len(headers) < 2:
-        raise SeriesError("a CT series needs at least two slices")
-    series = {str(h.get("SeriesInstanceUID", "")) for _, h in headers}
-    if len(series) > 1:
-        raise SeriesError(f"the files belong to {len(series)} different series")
-    for _, dataset in headers:
-        if "ImagePositionPatient" not in dataset or "ImageOrientationPatient" not in dataset:
-            raise SeriesError("a slice lacks ImagePositionPatient or ImageOrientationPatient")
-    orientation = np.array(headers[0][1].ImageOrientationPatient, dtype=float)
-    normal = np.cross(orientation[:3], orientation[3:])
-    positions = np.array([np.dot(np.array(h.ImagePositionPatient, dtype=float), normal)
-                          for _, h in headers])
-    order = np.argsort(positions)
-    positions = positions[order]
-    gaps = np.diff(positions)
-    if np.any(gaps <= 1e-3):
-        raise SeriesError("two slices share one position (duplicates or mixed series)")
-    step = float(np.median(gaps))
-    if np.any(gaps > 1.5 * step):
-        missing = int(np.sum(np.round(gaps / step) - 1))
-        raise SeriesError(f"the series has a gap: about {missing} slice(s) missing")
-    shapes = {(int(h.Rows), int(h.Columns)) for _, h in headers}
-    if len(shapes) > 1:
-        raise SeriesError("the slices differ in size")
-    rows, columns = shapes.pop()
-    hu = np.empty((len(headers), rows, columns), dtype=np.float32)
-    for index, original in enumerate(order):
-        path = headers[original][0]
+    order = order_slices([dataset for _, dataset in headers])
+    rows, columns = order.shape
+    row_mm, column_mm = (float(v) for v in headers[0][1].get("PixelSpacing", [1.0, 1.0]))
+    return SeriesLayout(paths=tuple(headers[i][0] for i in order.order),
+                        shape=(len(headers), rows, columns), spacing=(order.step, row_mm, column_mm))
+
+
+def read_slices(layout: SeriesLayout, slices: range | None = None) -> Volume:
+    """The slices ``slices`` (indices in the layout's order, step 1; by default all) as a
+    volume. Only those files are decoded; indices past either end of the series are air, so
+    a sub-volume around a point near the edge keeps its shape."""
+    import pydicom
+
+    slices = range(layout.shape[0]) if slices is None else slices
+    if slices.step != 1:
+        raise ValueError("slices must be consecutive (a range with step 1)")
+    hu = np.empty((len(slices), *layout.shape[1:]), dtype=np.float32)
+    for index, position in enumerate(slices):
+        if not 0 <= position < len(layout.paths):
+            hu[index] = AIR_HU
+            continue
+        path = layout.paths[position]
         dataset = pydicom.dcmread(str(path))
         if "PixelData" not in dataset:
             raise SeriesError(f"{path.name} has no pixel data")
         hu[index] = _to_hu(dataset)
-    row_mm, column_mm = (float(v) for v in headers[0][1].get("PixelSpacing", [1.0, 1.0]))
-    return Volume(hu=hu, spacing=(step, row_mm, column_mm))
+    return Volume(hu=hu, spacing=layout.spacing)
 
 
 def _to_hu(dataset) -> np.ndarray:
@@ -81,22 +92,23 @@ def read_series_folder(folder: Path) -> Volume:
     return read_series(files)
 
 
-def read_radiograph(path: Path) -> np.ndarray:
+def read_radiograph(path: Path | BinaryIO) -> np.ndarray:
     """A projection radiograph (CR/DX) as a uint8 greyscale array for display and models:
     the modality and VOI transforms applied (LUT, or window centre/width), MONOCHROME1
-    inverted so that bone is always bright."""
+    inverted so that bone is always bright. ``path`` may also be an open binary file."""
     import pydicom
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
+    name = _source_name(path)
     try:
-        dataset = pydicom.dcmread(str(path))
+        dataset = pydicom.dcmread(path if hasattr(path, "read") else str(path))
     except Exception as error:
-        raise SeriesError(f"{Path(path).name} is not a readable DICOM file ({error})") from None
+        raise SeriesError(f"{name} is not a readable DICOM file ({error})") from None
     if "PixelData" not in dataset:
-        raise SeriesError(f"{Path(path).name} has no pixel data")
+        raise SeriesError(f"{name} has no pixel data")
     pixels = dataset.pixel_array
     if pixels.ndim != 2:
-        raise SeriesError(f"{Path(path).name}: expected one greyscale frame, found shape "
+        raise SeriesError(f"{name}: expected one greyscale frame, found shape "
                           f"{pixels.shape}")
     values = apply_voi_lut(apply_modality_lut(pixels, dataset), dataset).astype(np.float32)
     low, high = float(values.min()), float(values.max())
@@ -104,3 +116,13 @@ def read_radiograph(path: Path) -> np.ndarray:
     if dataset.get("PhotometricInterpretation") == "MONOCHROME1":
         scaled = 1.0 - scaled
     return (scaled * 255).round().astype(np.uint8)
+
+
+def radiograph_image(path: Path | BinaryIO) -> Image.Image:
+    """A CR/DX DICOM file as the greyscale (mode "L") display image the chest models read."""
+    return Image.fromarray(read_radiograph(path), "L")
+
+
+def _source_name(source) -> str:
+    name = getattr(source, "name", None) if hasattr(source, "read") else source
+    return Path(str(name)).name if name else "the upload"

@@ -34,3 +34,16 @@ def draw_heatmap(photo: Image.Image, heatmap: np.ndarray) -> Image.Image:
 def resize_map(values: np.ndarray, size_hw) -> np.ndarray:
     height, width = size_hw
     return cv2.resize(values.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def heatmap_layer(heatmap: np.ndarray, max_side: int = 512) -> Image.Image:
+    """``heatmap`` (values in [0, 1]) as an RGBA image to lay over the image in a viewer: the
+    colour map of the value, more opaque where the value is higher, clear where it is low."""
+    height, width = heatmap.shape
+    scale = min(1.0, max_side / max(height, width))
+    if scale < 1.0:
+        heatmap = resize_map(heatmap, (max(1, round(height * scale)), max(1, round(width * scale))))
+    values = np.uint8(255 * heatmap.clip(0, 1))
+    colours = cv2.cvtColor(cv2.applyColorMap(values, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+    alpha = (values.astype(np.float32) * (HEATMAP_OPACITY * 1.6)).clip(0, 200).astype(np.uint8)
+    return Image.fromarray(np.dstack([colours, alpha]), mode="RGBA")

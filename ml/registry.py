@@ -68,6 +68,18 @@ def load_installed(name: str, weights_dir: Path):
         return _load_cached(name, str(Path(weights_dir).resolve()))
 
 
+def load_all_installed(weights_dir: Path) -> list[ModelMetadata]:
+    """Load every model installed in ``weights_dir`` now (a worker does this once, at start);
+    returns their metadata. A model that fails to load is left to be reported per study."""
+    loaded = []
+    for directory in sorted(Path(weights_dir).iterdir()) if Path(weights_dir).is_dir() else []:
+        try:
+            loaded.append(load_installed(directory.name, weights_dir).metadata)
+        except ModelNotInstalled:
+            continue
+    return loaded
+
+
 def clear_cache() -> None:
     _load_cached.cache_clear()
 

@@ -13,7 +13,7 @@ from PIL import Image
 from ml.datasets.ham10000 import CLASSES as SKIN_CLASSES
 from ml.gradcam import grad_cam
 from ml.overlays import resize_map
-from ml.registry import ModelNotInstalled, load_installed
+from ml.registry import load_installed
 
 SKIN_CLASSIFIER = "skin-classifier"
 SKIN_SEGMENTER = "skin-segmenter"
@@ -35,19 +35,6 @@ class SkinAnalysis:
     heatmap: np.ndarray
     models: list[ModelInfo]
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def load_skin_models(weights_dir: Path | None = None) -> list[ModelInfo]:
-    """Load the installed skin models now (a worker does this once, at start); returns the
-    ones that are installed and leaves missing ones to be reported per study."""
-    loaded = []
-    for name in (SKIN_CLASSIFIER, SKIN_SEGMENTER):
-        try:
-            model = load_installed(name, Path(weights_dir or DEFAULT_WEIGHTS_DIR))
-        except ModelNotInstalled:
-            continue
-        loaded.append(ModelInfo(model.metadata.name, model.metadata.version))
-    return loaded
 
 
 def analyse_skin_photo(photo: Image.Image, *, weights_dir: Path | None = None,
@@ -92,4 +79,4 @@ def analyse_skin_photo(photo: Image.Image, *, weights_dir: Path | None = None,
     )
 
 
-__all__ = ["SKIN_CLASSES", "ModelInfo", "SkinAnalysis", "analyse_skin_photo", "load_skin_models"]
+__all__ = ["SKIN_CLASSES", "ModelInfo", "SkinAnalysis", "analyse_skin_photo"]

@@ -1,13 +1,17 @@
-"""Throwaway weights for the test suite: real files in the real format, never trained.
+"""Throwaway weights and DICOM files for the test suite and benchmarks: real files in the
+real format, never trained.
 
 They let tests run the whole pipeline (loading, inference, Grad-CAM, drawing) without the
-shipped models. Their metadata says so, and nothing but tests may point at them.
+shipped models. Their metadata says so, and nothing but tests and benchmarks may point at
+them; they are never written into ``ml/weights``.
 """
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ml.datasets.ham10000 import CLASSES
@@ -17,22 +21,16 @@ from ml.skin import SKIN_CLASSIFIER, SKIN_SEGMENTER
 
 TEST_VERSION = "0.0.0-test"
 TEST_USE = "Automated tests only: untrained random weights."
+TIMING_USE = "Timing benchmarks only: untrained random weights, meaningless outputs."
 
 
 def write_test_classifier(weights_dir: Path, name: str = SKIN_CLASSIFIER) -> ModelMetadata:
-    torch.manual_seed(0)
-    directory = model_dir(name, weights_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    network = create_model("compact-resnet-tiny", num_classes=len(CLASSES))
-    torch.save(network.state_dict(), directory / "model.pt")
-    metadata = ModelMetadata(
+    return _write_classifier(weights_dir, ModelMetadata(
         name=name, version=TEST_VERSION, task="classification",
         architecture="compact-resnet-tiny", weights_file="model.pt", classes=list(CLASSES),
         input_size=[48, 64], mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25],
         gradcam_target_layer="stages.1", intended_use=TEST_USE,
-    )
-    metadata.write(directory)
-    return metadata
+    ))
 
 
 def write_test_segmenter(weights_dir: Path, name: str = SKIN_SEGMENTER) -> ModelMetadata:
@@ -56,3 +54,127 @@ def write_test_weights(weights_dir: Path) -> None:
     write_test_classifier(weights_dir)
     write_test_segmenter(weights_dir)
     clear_cache()
+
+
+def write_test_lung_opacity(weights_dir: Path, threshold: float | None = None) -> ModelMetadata:
+    """lung-opacity, untrained; with ``threshold`` on "Lung Opacity" if given."""
+    from ml.chest import LUNG_OPACITY, OPACITY_CLASS, OPACITY_CLASSES
+
+    metadata = _write_classifier(weights_dir, ModelMetadata(
+        name=LUNG_OPACITY, version=TEST_VERSION, task="classification",
+        architecture="compact-resnet-tiny", weights_file="model.pt",
+        classes=list(OPACITY_CLASSES), input_size=[32, 32], mean=[0.5, 0.5, 0.5],
+        std=[0.25, 0.25, 0.25], gradcam_target_layer="stages.1", clahe=True,
+        thresholds={} if threshold is None else {OPACITY_CLASS: threshold}, intended_use=TEST_USE,
+    ))
+    clear_cache()
+    return metadata
+
+
+def write_test_lung_opacity_boxes(weights_dir: Path, confidence: float = 0.01) -> ModelMetadata:
+    """lung-opacity-boxes: an untrained one-class YOLOv8n, whose low ``confidence`` cut
+    lets a few of its random boxes through."""
+    from ml.chest import LUNG_OPACITY_BOXES
+    from ml.segmentation import yolo
+
+    torch.manual_seed(0)
+    directory = model_dir(LUNG_OPACITY_BOXES, weights_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    detector = yolo("yolov8n.yaml", task="detect")
+    # The YAML has COCO's 80 classes; training sets one from its data, so rebuild with one.
+    detector.model = type(detector.model)("yolov8n.yaml", nc=1, verbose=False)
+    detector.save(directory / "model.pt")
+    metadata = ModelMetadata(
+        name=LUNG_OPACITY_BOXES, version=TEST_VERSION, task="detection",
+        architecture="yolov8n.yaml", weights_file="model.pt", classes=["opacity"],
+        input_size=[64, 64], thresholds={"confidence": confidence}, intended_use=TEST_USE,
+    )
+    metadata.write(directory)
+    clear_cache()
+    return metadata
+
+
+def write_test_ct_pathology(weights_dir: Path, *, architecture: str = "cnn3d-tiny",
+                            input_size=(16, 16, 16), threshold: float = 0.5,
+                            intended_use: str = TEST_USE) -> ModelMetadata:
+    """ct-pathology, untrained. The benchmark writes the real architecture and input size
+    with ``intended_use=TIMING_USE``, into a temporary folder."""
+    from ml.ct import CT_PATHOLOGY
+    from ml.datasets.ct_series import CLASSES as CT_CLASSES
+
+    metadata = _write_classifier(weights_dir, ModelMetadata(
+        name=CT_PATHOLOGY, version=TEST_VERSION, task="classification",
+        architecture=architecture, weights_file="model.pt", classes=list(CT_CLASSES),
+        input_size=list(input_size), mean=[0.0], std=[1.0], gradcam_target_layer="features.2",
+        hu_window=[-1000, 400], thresholds={CT_CLASSES[1]: threshold}, intended_use=intended_use,
+    ))
+    clear_cache()
+    return metadata
+
+
+def _write_classifier(weights_dir: Path, metadata: ModelMetadata) -> ModelMetadata:
+    torch.manual_seed(0)
+    directory = model_dir(metadata.name, weights_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    network = create_model(metadata.architecture, num_classes=len(metadata.classes))
+    torch.save(network.state_dict(), directory / metadata.weights_file)
+    metadata.write(directory)
+    return metadata
+
+
+def new_dataset(sop_class: str, modality: str, patient_id: str = "TEST-0001"):
+    """A pydicom image dataset with its file meta, UIDs and a test patient, ready for pixels."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = modality
+    ds.PatientName, ds.PatientID = "Test^Patient", patient_id
+    ds.SamplesPerPixel = 1
+    return ds
+
+
+def write_ct_series(folder: Path, hu, *, spacing=(2.5, 0.7, 0.7), shuffle=True,
+                    study_uid: str | None = None, series_uid: str | None = None,
+                    skip: set[int] = frozenset(), seed: int = 0,
+                    signed: bool = False) -> list[Path]:
+    """One axial CT series of ``hu`` (z, y, x), one file per slice, stored with the rescale
+    intercept -1024 as scanners do, as uint16 (or int16 with ``signed``); written in
+    shuffled order by default. ``hu`` may be anything with a ``shape`` whose ``[index]`` is
+    one slice, so that a long synthetic series need not exist in memory at once."""
+    from pydicom.uid import CTImageStorage, generate_uid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    study_uid = study_uid or generate_uid()
+    series_uid = series_uid or generate_uid()
+    indices = [i for i in range(hu.shape[0]) if i not in skip]
+    if shuffle:
+        random.Random(seed).shuffle(indices)
+    stored = (np.int16, -32768, 32767) if signed else (np.uint16, 0, 65535)
+    paths = []
+    for order, index in enumerate(indices):
+        ds = new_dataset(CTImageStorage, "CT")
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+        ds.InstanceNumber = order + 1
+        ds.ImagePositionPatient = [0.0, 0.0, float(index * spacing[0])]
+        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        ds.PixelSpacing = [spacing[1], spacing[2]]
+        ds.SliceThickness = spacing[0]
+        ds.Rows, ds.Columns = hu.shape[1], hu.shape[2]
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
+        ds.PixelRepresentation = int(signed)
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+        dtype, low, high = stored
+        ds.PixelData = np.clip(np.asarray(hu[index]) + 1024, low, high).astype(dtype).tobytes()
+        path = folder / f"slice_{order:04d}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths

@@ -58,15 +58,34 @@ def resize(volume: Volume, shape) -> np.ndarray:
     return F.interpolate(tensor, size=list(shape), mode="trilinear", align_corners=False)[0, 0].numpy()
 
 
-def prepare_volume(volume: Volume, metadata: ModelMetadata) -> np.ndarray:
-    """A volume as the model's input, windowed. With a voxel spacing in the metadata it is
-    resampled to it and centred in the input shape (a nodule's size in mm is kept); without
-    one the whole volume is resized to the input shape (a whole-chest model)."""
+def crop_around(array: np.ndarray, centre, shape, fill: float = AIR_HU) -> np.ndarray:
+    """The box of ``shape`` whose middle voxel (index ``size // 2`` on each axis) is
+    ``centre``; the parts outside ``array`` are ``fill`` (air)."""
+    out = np.full(shape, fill, dtype=np.float32)
+    source, target = [], []
+    for middle, have, want in zip(centre, array.shape, shape):
+        start = int(middle) - want // 2
+        low, high = max(start, 0), min(start + want, have)
+        if high <= low:
+            return out
+        source.append(slice(low, high))
+        target.append(slice(low - start, high - start))
+    out[tuple(target)] = array[tuple(source)]
+    return out
+
+
+def fit_volume(volume: Volume, metadata: ModelMetadata) -> np.ndarray:
+    """A volume on the model's input grid, still in HU. With a voxel spacing in the metadata
+    it is resampled to it and centred in the input shape (a nodule's size in mm is kept);
+    without one the whole volume is resized to the input shape (a whole-chest model)."""
     if metadata.voxel_spacing:
-        fitted = centre_fit(resample(volume, metadata.voxel_spacing), metadata.input_size)
-    else:
-        fitted = resize(volume, metadata.input_size)
-    return window(fitted, *metadata.hu_window)
+        return centre_fit(resample(volume, metadata.voxel_spacing), metadata.input_size)
+    return resize(volume, metadata.input_size)
+
+
+def prepare_volume(volume: Volume, metadata: ModelMetadata) -> np.ndarray:
+    """A volume as the model's input: fitted to its grid (``fit_volume``), then windowed."""
+    return window(fit_volume(volume, metadata), *metadata.hu_window)
 
 
 def volume_to_input(volume: Volume, metadata: ModelMetadata) -> torch.Tensor:

@@ -72,6 +72,7 @@ class Users:
     patient_a: User
     patient_b: User
     radiologist: User
+    clinician: User
 
 
 @pytest.fixture
@@ -80,6 +81,7 @@ def users(db) -> Users:
         patient_a=user_create(username="alice", password=PASSWORD, email="alice@example.com"),
         patient_b=user_create(username="bob", password=PASSWORD, email="bob@example.com"),
         radiologist=user_create(username="rita", password=PASSWORD, role=User.Role.RADIOLOGIST),
+        clinician=user_create(username="carl", password=PASSWORD, role=User.Role.CLINICIAN),
     )
 
 
@@ -117,3 +119,14 @@ def analysed_study(queued_study, ml_weights) -> Study:
     queued_study.refresh_from_db()
     assert queued_study.status == Study.Status.DONE, queued_study.failure_reason
     return queued_study
+
+
+@pytest.fixture
+def radiology_studies(users):
+    """A clinician's urgent chest X-ray (AI: bacterial pneumonia) and CT (no AI finding),
+    made directly as the pre-read leaves them; see tests/radiology.py."""
+    from types import SimpleNamespace
+
+    from tests.radiology import make_ct, make_xray
+
+    return SimpleNamespace(xray=make_xray(users.clinician), ct=make_ct(users.clinician))

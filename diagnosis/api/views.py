@@ -1,8 +1,10 @@
 """REST API for studies: the same selectors and services as the HTML pages."""
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, extend_schema_field
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -10,9 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from diagnosis import advice, imaging, selectors, services
+from diagnosis import advice, findings, imaging, selectors, services
 from diagnosis.imaging import InvalidImage
-from diagnosis.media import serve_protected
+from diagnosis.ingest.studies import InvalidUpload, radiology_studies_create
+from diagnosis.media import serve_study_file
 from diagnosis.models import Study
 
 
@@ -47,6 +50,23 @@ class ResultSerializer(serializers.Serializer):
         return str(advice.DISCLAIMER)
 
 
+class RadiologyResultSerializer(serializers.Serializer):
+    """The AI pre-read of an X-ray or CT: decision support for the radiologist."""
+
+    top_class = serializers.CharField(help_text="pneumonia | normal for X-rays; ct-pathology's class, or empty")
+    ai_class = serializers.SerializerMethodField(help_text="the finding a radiologist agrees with or corrects")
+    probabilities = serializers.DictField(child=serializers.FloatField())
+    findings = serializers.JSONField()
+    models = ModelInfoSerializer(many=True)
+    disclaimer = serializers.SerializerMethodField()
+
+    def get_ai_class(self, result) -> str:
+        return findings.ai_class(result.study, result)
+
+    def get_disclaimer(self, result) -> str:
+        return str(advice.DISCLAIMER)
+
+
 class StudyUrlsSerializer(serializers.Serializer):
     photo = serializers.URLField(allow_null=True)
     outline = serializers.URLField(allow_null=True)
@@ -63,23 +83,36 @@ class StudyOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     original_name = serializers.SerializerMethodField()
+    urgency = serializers.SerializerMethodField(help_text="the AI's triage of an X-ray or CT; null for photos")
+    review = serializers.CharField(help_text="awaiting | in_review | signed for X-rays and CT; empty for photos")
     result = serializers.SerializerMethodField()
     urls = serializers.SerializerMethodField()
 
     def get_original_name(self, study: Study) -> str | None:
         return study.upload.original_name if study.upload else None
 
-    @extend_schema_field(ResultSerializer(allow_null=True))
+    def get_urgency(self, study: Study) -> str | None:
+        if study.kind == Study.Kind.SKIN_PHOTO:
+            return None
+        return Study.Urgency(study.urgency).name.lower()
+
+    @extend_schema_field(PolymorphicProxySerializer(
+        component_name="StudyResultAny", serializers=[ResultSerializer, RadiologyResultSerializer],
+        resource_type_field_name=None, many=False))
     def get_result(self, study: Study) -> dict | None:
         result = getattr(study, "result", None)
         if study.status != Study.Status.DONE or result is None:
             return None
-        return ResultSerializer(result).data
+        if study.kind == Study.Kind.SKIN_PHOTO:
+            return ResultSerializer(result).data
+        if not selectors.may_see_findings(self.context["request"].user, study):
+            return None
+        return RadiologyResultSerializer(result).data
 
     @extend_schema_field(StudyUrlsSerializer)
     def get_urls(self, study: Study) -> dict:
         request = self.context["request"]
-        available = selectors.study_available_files(study)
+        available = selectors.files_visible_to(request.user, study)
 
         def url(kind: str, view: str) -> str | None:
             if kind not in available:
@@ -100,7 +133,13 @@ class StudyListCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in services.ANALYSABLE_KINDS])
-        file = serializers.FileField(error_messages={"empty": imaging.EMPTY_FILE})
+        file = serializers.FileField(
+            error_messages={"empty": imaging.EMPTY_FILE},
+            help_text="Repeat the part for several files. skin_photo: one photo. chest_xray: DICOM files "
+                      "(CR/DX) or JPEG/PNG images, one study each. ct: the series' DICOM files or a zip of "
+                      "them, one study per series.")
+        patient_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        patient_identifier = serializers.CharField(required=False, allow_blank=True, max_length=64)
 
         class Meta:
             ref_name = "StudyCreateInput"
@@ -108,18 +147,27 @@ class StudyListCreateApi(APIView):
     @extend_schema(responses=StudyOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.study_list_for(request.user), request, view=self)
+        page = paginator.paginate_queryset(selectors.own_studies(request.user), request, view=self)
         data = StudyOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 
-    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={201: StudyOutputSerializer})
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={201: PolymorphicProxySerializer(
+        component_name="StudyCreated", resource_type_field_name=None,
+        serializers=[StudyOutputSerializer, inline_serializer(
+            "RadiologyStudiesCreated", {"studies": StudyOutputSerializer(many=True)})])})
     def post(self, request: Request) -> Response:
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
+        kind = given.validated_data["kind"]
+        files = request.FILES.getlist("file")
+        if kind != Study.Kind.SKIN_PHOTO:
+            return self._create_radiology(request, given.validated_data, files)
+        if len(files) != 1:
+            raise serializers.ValidationError({"file": [_("Send one photo per study.")]})
         try:
             study = services.study_create(
                 owner=request.user,
-                kind=given.validated_data["kind"],
+                kind=kind,
                 upload=given.validated_data["file"],
                 language=request.LANGUAGE_CODE,
             )
@@ -128,6 +176,21 @@ class StudyListCreateApi(APIView):
         study = selectors.study_get_for(request.user, study.id)
         data = StudyOutputSerializer(study, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
+
+    def _create_radiology(self, request: Request, given: dict, files: list) -> Response:
+        if not request.user.can_send_radiology:
+            raise exceptions.PermissionDenied(_("Only clinicians and radiologists send X-rays and CT."))
+        try:
+            studies = radiology_studies_create(
+                owner=request.user, kind=given["kind"], uploads=files, language=request.LANGUAGE_CODE,
+                patient_name=given.get("patient_name", ""), patient_identifier=given.get("patient_identifier", ""),
+                request=request,
+            )
+        except InvalidUpload as exc:
+            raise serializers.ValidationError({"file": [str(exc.message)]}) from exc
+        created = selectors.study_list_for(request.user).filter(id__in=[s.id for s in studies]).order_by("created_at")
+        data = StudyOutputSerializer(created, many=True, context={"request": request}).data
+        return Response({"studies": data}, status=status.HTTP_201_CREATED)
 
 
 class StudyDetailApi(APIView):
@@ -160,7 +223,7 @@ class StudyFileApi(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: OpenApiResponse()})
     def get(self, request: Request, study_id, kind: str):
         study = selectors.study_get_for(request.user, study_id)
-        return serve_protected(selectors.study_file_for(study, kind))
+        return serve_study_file(request, study, kind)
 
 
 class StudyReportApi(StudyFileApi):

@@ -50,11 +50,16 @@ def test_bad_upload_is_400_with_the_reason(api_a, name, data, message):
     assert Study.objects.count() == 0 and StudyFile.objects.count() == 0
 
 
-def test_other_kinds_are_refused_for_now(api_a):
+def test_patients_cannot_send_radiology(api_a):
     response = upload(api_a, kind="chest_xray")
+    assert response.status_code == 403
+    assert Study.objects.count() == 0
+
+
+def test_unknown_kind_is_400(api_a):
+    response = upload(api_a, kind="mri")
     assert response.status_code == 400
     assert "kind" in response.json()
-    assert Study.objects.count() == 0
 
 
 def test_list_is_paginated(api_a, analysed_study):

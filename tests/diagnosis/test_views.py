@@ -83,14 +83,14 @@ def test_pending_study_page_polls_with_translated_stage_labels(client_a, queued_
     assert reverse("diagnosis:study_status", kwargs={"study_id": queued_study.id}) in html
     assert "js/study_status.js" in html
     labels = json.loads(re.search(r'<script id="study-stage-labels" type="application/json">(.*?)</script>', html).group(1))
-    assert labels["classification"] == "Classifying the lesion"
+    assert labels["classification"] == "Classifying"
     assert labels["gradcam"] == "Computing the heatmap"
 
 
 def test_pending_study_page_in_russian(client_a, queued_study):
     html = client_a.get(detail_url(queued_study), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     labels = json.loads(re.search(r'<script id="study-stage-labels" type="application/json">(.*?)</script>', html).group(1))
-    assert labels["classification"] == "Классификация образования"
+    assert labels["classification"] == "Классификация"
 
 
 def test_status_json(client_a, queued_study):

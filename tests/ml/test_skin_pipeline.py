@@ -68,7 +68,8 @@ def test_loading_a_segmenter_leaves_pillow_unpatched(test_weights):
     assert Image.open.__module__ == "PIL.Image"
 
 
-def test_load_skin_models_loads_what_is_installed(test_weights, tmp_path):
-    assert [m.name for m in ml.load_skin_models(test_weights)] == ["skin-classifier",
-                                                                   "skin-segmenter"]
-    assert ml.load_skin_models(tmp_path / "empty") == []
+def test_worker_start_loads_every_installed_model(test_weights, tmp_path):
+    from ml.registry import load_all_installed
+
+    assert [m.name for m in load_all_installed(test_weights)] == ["skin-classifier", "skin-segmenter"]
+    assert load_all_installed(tmp_path / "empty") == []

@@ -1,0 +1,232 @@
+"""Time and memory of a chest CT pre-read, on a synthetic series written with pydicom.
+
+    python bench/ct_pipeline.py [--runs N] [--slices 300] [--size 512] [--threads 2]
+                                [--weights-dir DIR]
+
+A series of ``--slices`` int16 slices of ``--size`` pixels (a body, two lungs and a few
+dense spheres as nodules) is written slice by slice into a temporary folder. Each run then
+measures, in this process:
+
+- reading: ``ml.dicom.read_series`` (headers, then slice-by-slice decoding into the volume);
+- analyse_ct: reading again, ct-pathology, previews, montage and the viewer volume. The
+  ct-pathology weights are the real architecture (CNN3D, 64^3) randomly initialised by
+  ``ml.testing.write_test_ct_pathology``, for timing only: they are written to the
+  temporary folder and their metadata says so; nothing is installed in ml/weights;
+- score_nodule: the installed nodule-malignancy at one sphere, with its 3D Grad-CAM.
+
+The first run includes loading the models (a worker's first study). Memory per stage: the
+peak RSS sampled every 2 ms while it runs, the growth of ``ru_maxrss`` (the process's peak
+so far, so a stage that stays under an earlier peak shows 0) and the RSS after it; one
+extra run under tracemalloc gives the peak of traced allocations (numpy reports its arrays
+to tracemalloc, torch does not). Targets: analyse_ct + score_nodule under 20 s in every
+run and a process peak RSS under 2 GB, on ``--threads`` CPU cores. The exit code is 0
+either way; the last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGET_SECONDS = 20.0
+TARGET_PEAK_MB = 2048.0
+FIELD_OF_VIEW_MM = 360.0
+SLICE_MM = 1.25
+STAGES = ("reading", "analyse_ct", "score_nodule")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--slices", type=int, default=300)
+    parser.add_argument("--size", type=int, default=512, help="rows and columns of a slice")
+    parser.add_argument("--threads", type=int, default=2, help="CPU cores to use")
+    parser.add_argument("--weights-dir", type=Path, default=ROOT / "ml" / "weights",
+                        help="where nodule-malignancy is installed")
+    return parser.parse_args()
+
+
+class SpherePhantom:
+    """A chest-like series made one slice at a time: air, an elliptic body, two lungs and
+    dense spheres (centre slice, row, column and radius in mm) in the lungs."""
+
+    def __init__(self, slices: int, size: int):
+        self.shape = (slices, size, size)
+        self.spacing = (SLICE_MM, FIELD_OF_VIEW_MM / size, FIELD_OF_VIEW_MM / size)
+        self.spheres = [(int(slices * f), int(size * r), int(size * c), radius)
+                        for f, r, c, radius in ((0.35, 0.45, 0.30, 8.0), (0.5, 0.5, 0.70, 6.0),
+                                                (0.65, 0.55, 0.35, 10.0))]
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        _, size, _ = self.shape
+        z_mm, row_mm, column_mm = self.spacing
+        y, x = np.ogrid[:size, :size]
+        half = size / 2
+        hu = np.full((size, size), -1000.0, np.float32)
+        hu[((y - half) / (0.38 * size)) ** 2 + ((x - half) / (0.46 * size)) ** 2 <= 1] = 40.0
+        for centre_x in (0.3 * size, 0.7 * size):
+            lung = ((y - half) / (0.3 * size)) ** 2 + ((x - centre_x) / (0.17 * size)) ** 2 <= 1
+            hu[lung] = -850.0
+        for slice_index, row, column, radius in self.spheres:
+            height = (index - slice_index) * z_mm
+            if abs(height) < radius:
+                across = (radius ** 2 - height ** 2)
+                hu[((y - row) * row_mm) ** 2 + ((x - column) * column_mm) ** 2 <= across] = 60.0
+        noise = np.random.default_rng(index).normal(0, 15, hu.shape).astype(np.float32)
+        return (hu + noise).round()
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+class PeakRss:
+    """The highest RSS seen while the block runs, sampled from a thread."""
+
+    def __enter__(self):
+        self.peak = rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *error):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+def measure(call, traced: bool = False) -> tuple[object, dict]:
+    """What ``call`` returns (keep it small) and its seconds and memory."""
+    gc.collect()
+    before = max_rss_mb()
+    if traced:
+        tracemalloc.start()
+    with PeakRss() as peak:
+        started = time.perf_counter()
+        result = call()
+        seconds = time.perf_counter() - started
+    numbers = {"seconds": seconds, "peak_rss_mb": peak.peak,
+               "maxrss_growth_mb": max_rss_mb() - before}
+    if traced:
+        numbers["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2 ** 20
+        tracemalloc.stop()
+    gc.collect()
+    numbers["rss_after_mb"] = rss_mb()
+    return result, numbers
+
+
+def summarise(analysis) -> dict:
+    return {"shape": analysis.shape, "pathology": analysis.pathology, "timings": analysis.timings}
+
+
+def main() -> int:
+    args = parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.threads])
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from ml.ct import NODULE_MALIGNANCY, analyse_ct, score_nodule
+    from ml.dicom import read_series
+    from ml.testing import TIMING_USE, write_ct_series, write_test_ct_pathology
+
+    with tempfile.TemporaryDirectory(prefix="bench-ct-") as tmp:
+        tmp = Path(tmp)
+        phantom = SpherePhantom(args.slices, args.size)
+        started = time.perf_counter()
+        files = write_ct_series(tmp / "series", phantom, spacing=phantom.spacing, signed=True)
+        written_s = time.perf_counter() - started
+        weights = tmp / "weights"
+        write_test_ct_pathology(weights, architecture="cnn3d", input_size=(64, 64, 64),
+                                intended_use=TIMING_USE)
+        (weights / NODULE_MALIGNANCY).symlink_to(args.weights_dir.resolve() / NODULE_MALIGNANCY)
+        nodule = phantom.spheres[0][:3]
+        calls = {  # each returns something small, so that the volume is freed at once
+            "reading": lambda: read_series(files).hu.shape,
+            "analyse_ct": lambda: summarise(analyse_ct(files, weights_dir=weights)),
+            "score_nodule": lambda: score_nodule(files, nodule, weights_dir=weights).probability,
+        }
+        startup_rss = rss_mb()
+        runs, steps = [], []
+        for _ in range(args.runs):
+            numbers = {}
+            for stage in STAGES:
+                result, numbers[stage] = measure(calls[stage])
+                if stage == "analyse_ct":
+                    steps.append(result["timings"])
+                    assert result["shape"] == phantom.shape and result["pathology"], result
+            runs.append(numbers)
+        traced = {stage: measure(calls[stage], traced=True)[1]["traced_peak_mb"]
+                  for stage in STAGES}
+    process_peak = max_rss_mb()
+
+    summary = {"slices": args.slices, "size": args.size, "runs": args.runs,
+               "threads": args.threads, "series_written_s": round(written_s, 2),
+               "startup_rss_mb": round(startup_rss), "stages": {}}
+    for stage in STAGES:
+        values = [run[stage] for run in runs]
+        summary["stages"][stage] = {
+            "median_s": round(statistics.median(v["seconds"] for v in values), 3),
+            "first_s": round(values[0]["seconds"], 3),
+            "peak_rss_mb": round(max(v["peak_rss_mb"] for v in values)),
+            "maxrss_growth_mb": round(max(v["maxrss_growth_mb"] for v in values)),
+            "rss_after_mb": round(values[-1]["rss_after_mb"]),
+            "traced_peak_mb": round(traced[stage]),
+        }
+    totals = [run["analyse_ct"]["seconds"] + run["score_nodule"]["seconds"] for run in runs]
+    summary["analyse_ct_steps_median_s"] = {
+        step: round(statistics.median(t[step] for t in steps), 3) for step in steps[0]}
+    summary["totals_s"] = [round(t, 3) for t in totals]
+    summary["total_median_s"] = round(statistics.median(totals), 3)
+    summary["total_worst_s"] = round(max(totals), 3)
+    summary["process_peak_rss_mb"] = round(process_peak)
+    summary["target_s"], summary["target_peak_mb"] = TARGET_SECONDS, TARGET_PEAK_MB
+    summary["targets_met"] = max(totals) < TARGET_SECONDS and process_peak < TARGET_PEAK_MB
+
+    print(f"synthetic CT: {args.slices} x {args.size} x {args.size} int16, "
+          f"{args.runs} run(s), {args.threads} thread(s); written in {written_s:.1f} s")
+    print(f"{'stage':<14}{'median s':>10}{'first s':>10}{'peak RSS MB':>13}"
+          f"{'maxrss +MB':>12}{'RSS after MB':>14}{'traced MB':>11}")
+    for stage, row in summary["stages"].items():
+        print(f"{stage:<14}{row['median_s']:>10.2f}{row['first_s']:>10.2f}"
+              f"{row['peak_rss_mb']:>13}{row['maxrss_growth_mb']:>12}{row['rss_after_mb']:>14}"
+              f"{row['traced_peak_mb']:>11}")
+    steps = ", ".join(f"{k} {v:.2f} s" for k, v in summary["analyse_ct_steps_median_s"].items())
+    print(f"analyse_ct steps (median): {steps}")
+    print("analyse_ct + score_nodule per run: "
+          + ", ".join(f"{t:.2f} s" for t in totals))
+    print(f"analyse_ct + score_nodule: median {summary['total_median_s']:.2f} s, worst "
+          f"{summary['total_worst_s']:.2f} s (target < {TARGET_SECONDS:.0f} s); process peak "
+          f"RSS {process_peak:.0f} MB (target < {TARGET_PEAK_MB:.0f} MB): targets "
+          f"{'met' if summary['targets_met'] else 'NOT met'}")
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

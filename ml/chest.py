@@ -1,0 +1,131 @@
+"""A chest radiograph's pre-read: pneumonia (with Grad-CAM), its type, lung opacity and
+opacity boxes, from whichever of those models are installed.
+
+``pneumonia`` is required; the others are optional and reported as not installed, never
+replaced by a guess.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from ml.datasets.rsna import CLASSES as OPACITY_CLASSES
+from ml.detection import Box
+from ml.gradcam import grad_cam
+from ml.overlays import resize_map
+from ml.registry import ModelNotInstalled, load_installed
+from ml.skin import DEFAULT_WEIGHTS_DIR, ModelInfo
+
+PNEUMONIA = "pneumonia"
+PNEUMONIA_TYPE = "pneumonia-type"
+LUNG_OPACITY = "lung-opacity"
+LUNG_OPACITY_BOXES = "lung-opacity-boxes"
+OPACITY_CLASS = OPACITY_CLASSES[-1]  # "Lung Opacity"
+
+
+@dataclass
+class RadiographAnalysis:
+    pneumonia_probability: float
+    pneumonia_threshold: float  # the installed model's decision threshold
+    pneumonia_type: dict[str, float] | None  # None when pneumonia-type is not installed
+    opacity: dict[str, float] | None  # lung-opacity's class probabilities
+    boxes: list[Box] | None  # lung-opacity-boxes' detections, in the input image's pixels
+    heatmap: np.ndarray  # Grad-CAM of the pneumonia class, float32 [0, 1], the input's HxW
+    models: list[ModelInfo]  # every model that ran
+    not_installed: list[str]  # optional models that did not run
+    timings: dict[str, float] = field(default_factory=dict)
+    # lung-opacity's threshold on OPACITY_CLASS; None: its served decision is the top class
+    opacity_threshold: float | None = None
+
+
+def analyse_radiograph(image: Image.Image, *, weights_dir: Path | None = None,
+                       progress: Callable[[str], None] | None = None) -> RadiographAnalysis:
+    """Run the chest radiograph models on a greyscale display image (``radiograph_image``
+    of a CR/DX file, or a photo of one converted to "L").
+
+    Raises ``ModelNotInstalled`` before any work if ``pneumonia`` is missing. ``progress``
+    is told "classification", "gradcam", then "detection" when the box model is installed.
+    """
+    weights_dir = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
+    report = progress or (lambda stage: None)
+    image = image.convert("L")
+    pneumonia = load_installed(PNEUMONIA, weights_dir)
+    optional = {name: _load_optional(name, weights_dir)
+                for name in (PNEUMONIA_TYPE, LUNG_OPACITY, LUNG_OPACITY_BOXES)}
+    kind, opacity_model, detector = optional.values()
+    timings = {}
+
+    report("classification")
+    started = time.perf_counter()
+    inputs = pneumonia.input_tensor(image)
+    positive = pneumonia.classes.index(PNEUMONIA)
+    probability = float(pneumonia.predict_batch(inputs)[0][positive])
+    pneumonia_type = kind.predict(image) if kind is not None else None
+    opacity = opacity_model.predict(image) if opacity_model is not None else None
+    timings["classification"] = time.perf_counter() - started
+
+    report("gradcam")
+    started = time.perf_counter()
+    heatmap = grad_cam(pneumonia.network, pneumonia.target_layer(), inputs, positive)
+    heatmap = resize_map(heatmap, (image.height, image.width)).clip(0, 1)
+    timings["gradcam"] = time.perf_counter() - started
+
+    boxes = None
+    if detector is not None:
+        report("detection")
+        started = time.perf_counter()
+        boxes = detector.predict_boxes(image)
+        timings["detection"] = time.perf_counter() - started
+
+    ran = [pneumonia, *(model for model in optional.values() if model is not None)]
+    return RadiographAnalysis(
+        pneumonia_probability=probability,
+        pneumonia_threshold=float(pneumonia.metadata.thresholds.get(PNEUMONIA, 0.5)),
+        pneumonia_type=pneumonia_type,
+        opacity=opacity,
+        boxes=boxes,
+        heatmap=heatmap,
+        models=[ModelInfo(m.metadata.name, m.metadata.version) for m in ran],
+        not_installed=[name for name, model in optional.items() if model is None],
+        timings=timings,
+        opacity_threshold=(opacity_model.metadata.thresholds.get(OPACITY_CLASS)
+                           if opacity_model is not None else None),
+    )
+
+
+def radiograph_urgency(analysis: RadiographAnalysis) -> str:
+    """"urgent" or "routine", for ordering a worklist. Urgent when any of:
+
+    - the pneumonia probability is at or above the pneumonia model's threshold;
+    - lung-opacity boxes ran and found at least one box (its own confidence cut applied);
+    - lung-opacity ran and its "Lung Opacity" probability is at or above that model's
+      threshold, or, when the model has no threshold, "Lung Opacity" is its top class.
+
+    Models that are not installed add nothing; pneumonia-type never changes urgency.
+    """
+    if analysis.pneumonia_probability >= analysis.pneumonia_threshold:
+        return "urgent"
+    if analysis.boxes:
+        return "urgent"
+    if analysis.opacity is not None:
+        score = analysis.opacity[OPACITY_CLASS]
+        if analysis.opacity_threshold is None:
+            flagged = score >= max(analysis.opacity.values())
+        else:
+            flagged = score >= analysis.opacity_threshold
+        if flagged:
+            return "urgent"
+    return "routine"
+
+
+def _load_optional(name: str, weights_dir: Path):
+    try:
+        return load_installed(name, weights_dir)
+    except ModelNotInstalled:
+        return None
