@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+from djangoenv import setup_django  # noqa: E402  (bench/ is the script's folder, on sys.path)
 DEFAULT_PHOTO_DIR = ROOT.parent / "shared" / "data" / "ham10000_600" / "images"
 TARGET_SECONDS = 1.5
 
@@ -50,22 +50,6 @@ def photo_bytes(path: Path | None) -> tuple[str, bytes]:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
     return "drawn.jpg", buffer.getvalue()
-
-
-def setup_django(var_dir: Path, weights_dir: Path) -> None:
-    os.environ.update({
-        "VAR_DIR": str(var_dir), "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
-        "ML_WEIGHTS_DIR": str(weights_dir), "DJANGO_SETTINGS_MODULE": "lesions_project.settings",
-        "ALLOWED_HOSTS": "testserver",
-    })
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def forward_times(weights_dir: Path, name: str, data: bytes, repeats: int = 20) -> dict:

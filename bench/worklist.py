@@ -19,12 +19,13 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+from djangoenv import setup_django  # noqa: E402  (bench/ is the script's folder, on sys.path)
 TARGET_P95_S = 0.100
 DEEP_PAGE = 100
 
@@ -34,22 +35,6 @@ def parse_args():
     parser.add_argument("--studies", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     return parser.parse_args()
-
-
-def setup_django(var_dir: Path) -> None:
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'db.sqlite3'}")
-    os.environ.update({
-        "VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "lesions_project.settings",
-        "ALLOWED_HOSTS": "testserver",
-    })
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def create_studies(count: int):

@@ -17,7 +17,7 @@ CLASSES = {
         "normal": _("Normal"),
         "bacterial": _("Bacterial pneumonia"),
         "viral": _("Viral pneumonia"),
-        "pneumonia": _("Pneumonia, type not stated"),
+        "pneumonia": _("Pneumonia"),
         "other": _("Other abnormality"),
     }),
     Study.Kind.CT: ("chest-ct", {

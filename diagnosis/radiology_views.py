@@ -10,7 +10,6 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -27,7 +26,7 @@ def worklist_page(request: HttpRequest) -> HttpResponse:
     _require_reviewer(request)
     form = WorklistFilterForm(request.GET)
     studies = worklist.worklist_for(request.user, **form.worklist_filters())
-    page = Paginator(studies, worklist.PAGE_SIZE).get_page(request.GET.get("page"))
+    page = worklist.WorklistPaginator(studies, worklist.PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(study, worklist.ai_summary(study)) for study in page.object_list]
     return render(request, "diagnosis/worklist.html", {"form": form, "page": page, "rows": rows})
 

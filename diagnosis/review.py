@@ -9,8 +9,6 @@ ValidationError with a message dict keyed by the API's field names ("agree",
 
 from __future__ import annotations
 
-import logging
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -26,8 +24,6 @@ from diagnosis.models import Addendum, Artifact, Label, Report, Study, StudyResu
 from diagnosis.reports import render_radiology_report_pdf
 from diagnosis.selectors import RADIOLOGY_KINDS
 from diagnosis.services import delete_files
-
-logger = logging.getLogger(__name__)
 
 Review = Study.Review
 OPEN_REVIEWS = (Review.AWAITING, Review.IN_REVIEW)

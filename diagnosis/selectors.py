@@ -48,6 +48,16 @@ def may_see_findings(user: User, study: Study) -> bool:
     return user.role != User.Role.CLINICIAN or user.is_platform_admin
 
 
+def may_delete(user: User, study: Study) -> bool:
+    """Owners delete their own studies, except X-rays and CT once a radiologist has claimed
+    or signed them (a medical record); admins may delete any."""
+    if user.is_platform_admin:
+        return True
+    if study.owner_id != user.id:
+        return False
+    return study.review in {Study.Review.NONE, Study.Review.AWAITING}
+
+
 def files_visible_to(user: User, study: Study) -> set[str]:
     """Keys of FILE_KINDS that `user` may download for `study` (which they can see)."""
     available = study_available_files(study)

@@ -118,8 +118,11 @@ def study_status(request: HttpRequest, study_id: uuid.UUID) -> JsonResponse:
 @require_http_methods(["GET", "POST"])
 def study_delete(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
     study = selectors.study_get_for(request.user, study_id)
+    if not selectors.may_delete(request.user, study):
+        raise PermissionDenied
     if request.method == "POST":
         services.study_delete(study=study)
+        audit(request.user, study_id, Action.DELETED, request=request)
         return redirect("diagnosis:study_list")
     return render(request, "diagnosis/study_confirm_delete.html", {"study": study})
 

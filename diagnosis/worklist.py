@@ -58,7 +58,9 @@ class WorklistPaginator(Paginator):
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        top = min(bottom + self.per_page, self.count)
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
         ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
         return self._get_page(list(self.object_list.filter(pk__in=ids)) if ids else [], number, self)
 

@@ -32,6 +32,7 @@ class Conflict(exceptions.APIException):
 
 class WorklistPagination(PageNumberPagination):
     page_size = worklist.PAGE_SIZE
+    django_paginator_class = worklist.WorklistPaginator
 
 
 class WorklistItemSerializer(serializers.Serializer):

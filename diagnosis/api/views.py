@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from diagnosis import advice, findings, imaging, selectors, services
+from diagnosis.audit import Action, audit
 from diagnosis.imaging import InvalidImage
 from diagnosis.ingest.studies import InvalidUpload, radiology_studies_create
 from diagnosis.media import serve_study_file
@@ -201,7 +202,11 @@ class StudyDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, study_id) -> Response:
-        services.study_delete(study=selectors.study_get_for(request.user, study_id))
+        study = selectors.study_get_for(request.user, study_id)
+        if not selectors.may_delete(request.user, study):
+            raise exceptions.PermissionDenied(_("A study in a radiologist's hands cannot be deleted."))
+        services.study_delete(study=study)
+        audit(request.user, study_id, Action.DELETED, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

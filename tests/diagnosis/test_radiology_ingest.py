@@ -218,3 +218,15 @@ def test_zip_bomb_is_refused(clinician_client):
 def test_new_dataset_helper_is_importable():
     # the helpers the tests share with the benchmarks
     assert new_dataset is not None
+
+
+def test_sender_deletes_only_before_a_radiologist_takes_the_study(clinician_client, users, tmp_path):
+    send(clinician_client, "ct", uploads(write_ct_series(tmp_path / "a", ct_volume(2))))
+    send(clinician_client, "ct", uploads(write_ct_series(tmp_path / "b", ct_volume(2))))
+    waiting, claimed = Study.objects.order_by("created_at")
+    Study.objects.filter(id=claimed.id).update(review=Study.Review.IN_REVIEW, claimed_by=users.radiologist)
+    delete = lambda study: clinician_client.post(reverse("diagnosis:study_delete", kwargs={"study_id": study.id}))  # noqa: E731
+    assert delete(claimed).status_code == 403
+    assert delete(waiting).status_code == 302
+    assert list(Study.objects.all()) == [claimed]
+    assert AuditEvent.objects.filter(study_id=waiting.id, action="deleted", username="carl").exists()
