@@ -161,7 +161,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lesions API",
-    "DESCRIPTION": "Skin photo analysis: decision support, not a diagnosis.",
+    "DESCRIPTION": "Skin photos, chest X-rays and CT: AI findings are decision support, not a diagnosis.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
