@@ -12,6 +12,15 @@ from django.utils.translation import gettext as _
 RADIOGRAPH_MODALITIES = {"CR", "DX", "DR"}
 CT_MODALITIES = {"CT"}
 
+# Single-frame greyscale image storage SOP classes we read, by modality. Secondary Capture
+# is accepted for radiographs: digitised films arrive that way.
+IMAGE_SOP_CLASSES = {
+    "CT": {"1.2.840.10008.5.1.4.1.1.2"},  # CT Image Storage
+    "CR": {"1.2.840.10008.5.1.4.1.1.1", "1.2.840.10008.5.1.4.1.1.7"},
+    "DX": {"1.2.840.10008.5.1.4.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1.1", "1.2.840.10008.5.1.4.1.1.7"},
+    "DR": {"1.2.840.10008.5.1.4.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1.1", "1.2.840.10008.5.1.4.1.1.7"},
+}
+
 
 class InvalidDicom(Exception):
     def __init__(self, message: str) -> None:
@@ -51,6 +60,10 @@ def check_dicom(dataset, *, modalities: set[str]) -> DicomInfo:
         raise InvalidDicom(_("This DICOM file is a %(found)s image, but a %(expected)s image "
                              "is needed here.") % {"found": modality or _("unknown"),
                                                    "expected": "/".join(sorted(modalities))})
+    sop_class = str(dataset.get("SOPClassUID", ""))
+    if sop_class and sop_class not in IMAGE_SOP_CLASSES.get(modality, set()):
+        raise InvalidDicom(_("This DICOM file is not a single image of the kind needed (its SOP class is "
+                             "%(sop_class)s).") % {"sop_class": _sop_class_name(sop_class)})
     if "PixelData" not in dataset:
         raise InvalidDicom(_("This DICOM file has no image in it (no pixel data)."))
     try:
@@ -64,3 +77,10 @@ def check_dicom(dataset, *, modalities: set[str]) -> DicomInfo:
     return DicomInfo(modality=modality, sop_class_uid=str(dataset.get("SOPClassUID", "")),
                      series_uid=str(dataset.get("SeriesInstanceUID", "")),
                      rows=int(pixels.shape[0]), columns=int(pixels.shape[1]))
+
+
+def _sop_class_name(uid: str) -> str:
+    from pydicom.uid import UID
+
+    name = UID(uid).name
+    return name if name and name != uid else uid

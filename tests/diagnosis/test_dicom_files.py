@@ -45,3 +45,13 @@ def test_pixels_that_do_not_decode_are_refused(tmp_path):
 def test_a_ct_slice_passes_as_ct(tmp_path):
     paths = write_ct_series(tmp_path / "ct", np.zeros((2, 8, 8)))
     assert check_dicom(read_dicom(paths[0].open("rb")), modalities=CT_MODALITIES).modality == "CT"
+
+
+def test_a_ct_of_another_sop_class_is_refused(tmp_path):
+    from pydicom.uid import EnhancedCTImageStorage
+
+    path = write_ct_series(tmp_path / "ct", np.zeros((2, 4, 4), np.float32))[0]
+    dataset = pydicom.dcmread(path)
+    dataset.SOPClassUID = EnhancedCTImageStorage
+    with pytest.raises(InvalidDicom, match="Enhanced CT Image Storage"):
+        check_dicom(dataset, modalities=CT_MODALITIES)
