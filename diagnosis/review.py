@@ -90,7 +90,7 @@ def report_sign(*, user: User, study: Study, agree: bool, impression: str, corre
     _check_open_for(current, user)
     result = _result_of(current)
     ai_value = findings.ai_class(current, result)
-    impression = (impression or "").strip()
+    impression = _plain_text(impression)
     corrected_class = "" if agree else (corrected_class or "").strip()
     errors: dict[str, str] = {}
     if not impression:
@@ -137,7 +137,7 @@ def report_add_addendum(*, user: User, study: Study, text: str, request: HttpReq
     """Add to a signed report; the report itself stays as it was signed, and the PDF is
     rendered again with the addenda after it."""
     _require_reviewer(user)
-    text = (text or "").strip()
+    text = _plain_text(text)
     if not text:
         raise ValidationError({"text": _("Write the addendum.")})
     written: list[str] = []
@@ -159,6 +159,11 @@ def report_add_addendum(*, user: User, study: Study, text: str, request: HttpReq
         delete_files(written)
         raise
     return addendum
+
+
+def _plain_text(text: str | None) -> str:
+    """Browsers send form text with CRLF line breaks; the report keeps plain newlines."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def display_name(user: User) -> str:

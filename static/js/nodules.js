@@ -60,6 +60,11 @@
           if (!response.ok) {
             throw new Error(data.detail || JSON.stringify(data));
           }
+          // The viewer drew the click as a pending "New mark", which the next click
+          // replaces: confirm it as one of the study's markers.
+          if (window.LesionsViewer && event.target.matches && event.target.matches("[data-viewer]")) {
+            window.LesionsViewer.mount(event.target).addMarker({ z: point.z, y: point.y, x: point.x, label: "#" + data.id });
+          }
           return refresh();
         });
       })

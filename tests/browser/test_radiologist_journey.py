@@ -46,7 +46,7 @@ def desktop(browser):
 
     def open_page():
         context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1,
-                                      locale="en-US", accept_downloads=True)
+                                      locale="en-US")
         context.set_default_timeout(UI_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
@@ -143,6 +143,18 @@ def coloured_pixels(page, plane: str) -> int:
         }
         return count;
     }""", plane)
+
+
+def pixel(page, plane: str, point: tuple[float, float]) -> tuple[int, int, int]:
+    """The colour drawn on the plane's canvas at a page position."""
+    return tuple(page.evaluate("""([plane, x, y]) => {
+        const canvas = document.querySelector(`canvas[data-plane=${plane}]`);
+        const rect = canvas.getBoundingClientRect();
+        const ratio = canvas.width / rect.width;
+        const data = canvas.getContext("2d").getImageData(
+            Math.floor((x - rect.left) * ratio), Math.floor((y - rect.top) * ratio), 1, 1).data;
+        return [data[0], data[1], data[2]];
+    }""", [plane, point[0], point[1]]))
 
 
 def screen_point(page, plane_box: dict, size: tuple[int, int], mm: tuple[float, float],
@@ -250,7 +262,7 @@ def test_radiologist_reads_the_xray_and_ct_a_clinician_sent(live_server, desktop
     radiologist.get_by_role("heading", name="Sign the report").wait_for()
     assert radiologist.get_by_text("claimed by you").is_visible()
     radiologist.get_by_label("I correct it to:").check()
-    radiologist.get_by_label("Finding", exact=True).select_option("other")
+    radiologist.get_by_label("Finding:", exact=True).select_option("other")
     impression = "Ill-defined opacity of the right lower zone.\nSuggest a follow-up film."
     radiologist.get_by_label("Impression").fill(impression)
     radiologist.get_by_role("button", name="Sign", exact=True).click()
@@ -261,15 +273,17 @@ def test_radiologist_reads_the_xray_and_ct_a_clinician_sent(live_server, desktop
     assert "Signed by rita" in signed.inner_text()
     assert radiologist.get_by_role("button", name="Sign", exact=True).count() == 0
 
-    with radiologist.expect_download() as download_info:
-        radiologist.get_by_role("link", name="Signed report (PDF)").click()
-    pdf = Path(download_info.value.path()).read_bytes()
-    assert pdf.startswith(b"%PDF")
+    # Chromium shows an inline PDF rather than downloading it: fetch it with the page's cookies.
+    pdf_link = radiologist.get_by_role("link", name="Signed report (PDF)")
+    response = fetch(radiologist, base + pdf_link.get_attribute("href"))
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.body().startswith(b"%PDF")
 
     xray.refresh_from_db()
     assert xray.review == Study.Review.SIGNED and xray.claimed_by == users.radiologist
     report = Report.objects.get(study=xray)
-    assert (report.agree, report.corrected_class, report.impression) == (False, "other", impression)
+    assert (report.agree, report.corrected_class) == (False, "other")
+    assert report.impression == impression  # CRLF from the browser stored as plain newlines
     label = Label.objects.get(study=xray)
     assert (label.report, label.task, label.value, label.agreed) == (report, "chest-xray", "other", False)
     assert label.ai_value == report.ai_findings["ai_class"] and label.ai_value in {"normal", "bacterial", "viral"}
@@ -307,8 +321,12 @@ def test_radiologist_reads_the_xray_and_ct_a_clinician_sent(live_server, desktop
     radiologist.get_by_role("link", name="Carla Tee").click()
     radiologist.wait_for_url(f"**/radiology/{ct.id}/")
     viewer_ready(radiologist)
+    boxes = []
     for plane in ("axial", "coronal", "sagittal"):
         assert radiologist.locator(f"canvas[data-plane={plane}]").is_visible()
+        boxes.append(radiologist.locator(f"canvas[data-plane={plane}]").bounding_box())
+    # On a desktop screen the three planes sit side by side, the AI findings below them.
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"] and abs(boxes[0]["y"] - boxes[2]["y"]) < 1
     current = state(radiologist)
     assert (current["window"], current["level"]) == LUNG
     assert current["slices"] == {"axial": CT_CENTRE[0], "coronal": CT_SHAPE[1] // 2, "sagittal": CT_SHAPE[2] // 2}
@@ -339,6 +357,14 @@ def test_radiologist_reads_the_xray_and_ct_a_clinician_sent(live_server, desktop
     gradcam = scored.get_by_role("img", name="Grad-CAM of the nodule model in three planes")
     gradcam.scroll_into_view_if_needed()
     radiologist.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=gradcam.element_handle())
+    # The viewer keeps the mark as one of the study's markers (cyan), no longer a pending
+    # "New mark" (green) that the next click would replace.
+    axial.scroll_into_view_if_needed()
+    settle(radiologist)
+    centre = screen_point(radiologist, axial.bounding_box(), (CT_SHAPE[2], CT_SHAPE[1]),
+                          (CT_SPACING[2], CT_SPACING[1]), CT_CENTRE[2], CT_CENTRE[1])
+    ring = pixel(radiologist, "axial", (centre[0] + 10, centre[1]))
+    assert ring[2] > ring[0] + 60 and ring[1] > 150, ring
     nodule = Nodule.objects.get(study=ct)
     assert nodule.status == Nodule.Status.DONE, nodule.failure_reason
     assert 0.0 <= nodule.probability <= 1.0 and nodule.model["name"] == "nodule-malignancy"
@@ -361,7 +387,8 @@ def test_clinician_reads_only_the_signed_report(live_server, desktop, celery_wor
     # Before signing: where the study is, but neither the AI's findings nor a report.
     clinician.reload()
     assert_no_ai_findings(clinician)
-    assert clinician.get_by_text("Awaiting review").is_visible()
+    assert clinician.locator(".badge.review-awaiting").inner_text() == "Awaiting review"
+    assert clinician.get_by_text("The report will be available here once a radiologist has signed it").is_visible()
     assert clinician.get_by_role("link", name="Download the signed report (PDF)").count() == 0
     assert fetch(clinician, f"{base}/studies/{xray.id}/files/report.pdf").status == 404
 
@@ -377,11 +404,12 @@ def test_clinician_reads_only_the_signed_report(live_server, desktop, celery_wor
     review.report_sign(user=users.radiologist, study=xray, agree=True, impression="No acute findings.")
 
     clinician.reload()
-    assert clinician.get_by_text("Signed").first.is_visible()
+    assert clinician.locator(".badge.review-signed").inner_text() == "Signed"
     assert_no_ai_findings(clinician)
-    with clinician.expect_download() as download_info:
-        clinician.get_by_role("link", name="Download the signed report (PDF)").click()
-    assert Path(download_info.value.path()).read_bytes().startswith(b"%PDF")
+    link = clinician.get_by_role("link", name="Download the signed report (PDF)")
+    response = fetch(clinician, base + link.get_attribute("href"))
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.body().startswith(b"%PDF")
     assert "downloaded" in actions(xray, "carl")
 
     # The signed report stays closed to the patient too.
