@@ -15,6 +15,7 @@ from django.conf import settings as django_settings
 from diagnosis import review
 from diagnosis.models import AuditEvent, Label, Nodule, Report, Study
 from tests.dicom_files import write_ct_series, write_radiograph
+from tests.browser.canvas import pixel
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -143,18 +144,6 @@ def coloured_pixels(page, plane: str) -> int:
         }
         return count;
     }""", plane)
-
-
-def pixel(page, plane: str, point: tuple[float, float]) -> tuple[int, int, int]:
-    """The colour drawn on the plane's canvas at a page position."""
-    return tuple(page.evaluate("""([plane, x, y]) => {
-        const canvas = document.querySelector(`canvas[data-plane=${plane}]`);
-        const rect = canvas.getBoundingClientRect();
-        const ratio = canvas.width / rect.width;
-        const data = canvas.getContext("2d").getImageData(
-            Math.floor((x - rect.left) * ratio), Math.floor((y - rect.top) * ratio), 1, 1).data;
-        return [data[0], data[1], data[2]];
-    }""", [plane, point[0], point[1]]))
 
 
 def screen_point(page, plane_box: dict, size: tuple[int, int], mm: tuple[float, float],

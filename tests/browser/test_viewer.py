@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from tests.browser.canvas import pixel
 
 ORIGIN = "http://viewer.test"
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -149,18 +150,6 @@ def screen_point(page, plane: str, across: float, down: float) -> tuple[float, f
     left = box["x"] + box["width"] / 2 - width * sx / 2
     top = box["y"] + box["height"] / 2 - height * sy / 2
     return left + (across + 0.5) * sx, top + (down + 0.5) * sy
-
-
-def pixel(page, plane: str, point: tuple[float, float]) -> tuple[int, int, int]:
-    """The colour drawn on the plane's canvas at a page position."""
-    return tuple(page.evaluate("""([plane, x, y]) => {
-        const canvas = document.querySelector(`canvas[data-plane=${plane}]`);
-        const rect = canvas.getBoundingClientRect();
-        const ratio = canvas.width / rect.width;
-        const data = canvas.getContext("2d").getImageData(
-            Math.floor((x - rect.left) * ratio), Math.floor((y - rect.top) * ratio), 1, 1).data;
-        return [data[0], data[1], data[2]];
-    }""", [plane, point[0], point[1]]))
 
 
 def bright_extent(page, plane: str, threshold: int = 150) -> tuple[int, int, int]:
