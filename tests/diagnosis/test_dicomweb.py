@@ -12,7 +12,7 @@ from pydicom.uid import generate_uid
 
 from accounts.models import User
 from accounts.services import user_api_token, user_create
-from diagnosis.dicomweb import MultipartError, read_parts
+from diagnosis.ingest.multipart import MultipartError, read_parts
 from diagnosis.models import AuditEvent, Study, StudyFile
 from tests.conftest import PASSWORD
 from tests.dicom_files import write_ct_series, write_radiograph
