@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ml.devices import inference_device
 from ml.metadata import ModelMetadata
 from ml.preprocessing import image_to_input
 from ml.registry import create_model
@@ -25,7 +26,7 @@ class Classifier:
         network = create_model(metadata.architecture, num_classes=len(metadata.classes))
         state = torch.load(path, map_location="cpu", weights_only=True)
         network.load_state_dict({k: v.float() for k, v in state.items()})
-        return cls(network, metadata)
+        return cls(network.to(inference_device()), metadata)
 
     @property
     def classes(self) -> list[str]:
@@ -37,9 +38,14 @@ class Classifier:
     def probabilities_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.softmax(logits.float().cpu() + self.logit_bias, dim=-1)
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
     @torch.inference_mode()
     def predict_batch(self, inputs: torch.Tensor) -> np.ndarray:
         """Class probabilities for a normalised NxCxHxW batch, as served."""
+        inputs = inputs.to(self.device)
         if not self.metadata.test_time_flips:
             return self.probabilities_from_logits(self.network(inputs)).numpy()
         views = torch.cat([inputs, inputs.flip(3), inputs.flip(2), inputs.flip(2).flip(3)])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ml.devices import inference_device, ultralytics_device
 from ml.metadata import ModelMetadata
 from ml.segmentation import DEFAULT_CONFIDENCE, yolo
 
@@ -33,7 +34,8 @@ class Detector:
     def predict_boxes(self, image: Image.Image) -> list[Box]:
         confidence = self.metadata.thresholds.get("confidence", DEFAULT_CONFIDENCE)
         result = self.model.predict(image.convert("RGB"), imgsz=int(max(self.metadata.input_size)),
-                                    conf=confidence, device="cpu", verbose=False)[0]
+                                    conf=confidence, device=ultralytics_device(inference_device()),
+                                    verbose=False)[0]
         boxes = []
         for (x1, y1, x2, y2), score, label in zip(result.boxes.xyxy.tolist(),
                                                   result.boxes.conf.tolist(),

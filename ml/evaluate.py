@@ -49,14 +49,15 @@ def classifier_probabilities(name: str, data_dir: Path, weights_dir: Path, split
     if not items:
         raise DatasetError(f"{data_dir}: no labelled images to evaluate")
     inputs = inputs_for(classifier.metadata)
+    served_on = classifier.device
     classifier.network.to(device)
     try:
         parts = []
         for start in range(0, len(items), batch_size):
             stored = inputs.load(items[start:start + batch_size])
-            parts.append(classifier.predict_batch(inputs.batch(stored).to(device)))
+            parts.append(classifier.predict_batch(inputs.batch(stored)))
     finally:
-        classifier.network.to("cpu")
+        classifier.network.to(served_on)
     return classifier, items, np.concatenate(parts)
 
 

@@ -17,6 +17,7 @@ def grad_cam(network: torch.nn.Module, target_layer: torch.nn.Module, inputs: to
     """The class activation map of ``class_index`` for a batch of one, in [0, 1], shaped like
     the input's spatial dimensions."""
     network.eval()
+    inputs = inputs.to(next(network.parameters()).device)
     with GradCAM(model=network, target_layers=[target_layer]) as cam:
         heatmap = cam(input_tensor=inputs, targets=[ClassifierOutputTarget(int(class_index))])[0]
     heatmap = np.nan_to_num(heatmap.astype(np.float32))

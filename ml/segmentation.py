@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ml.devices import inference_device, ultralytics_device
 from ml.metadata import ModelMetadata
 
 # Hospital networks have no internet: ultralytics must never try to reach it.
@@ -58,7 +59,8 @@ class Segmenter:
         """The union of all lesion instances as a bool HxW mask at the image's own size."""
         confidence = self.metadata.thresholds.get("confidence", DEFAULT_CONFIDENCE)
         result = self.model.predict(image.convert("RGB"), imgsz=self.image_size, conf=confidence,
-                                    retina_masks=True, device="cpu", verbose=False)[0]
+                                    retina_masks=True, device=ultralytics_device(inference_device()),
+                                    verbose=False)[0]
         mask = np.zeros((image.height, image.width), dtype=bool)
         if result.masks is not None and len(result.masks):
             instances = result.masks.data.cpu().numpy() > 0.5

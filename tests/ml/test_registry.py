@@ -69,3 +69,19 @@ def test_every_registered_architecture_builds_and_runs(name, shape):
     network = create_model(name, num_classes=3).eval()
     with torch.inference_mode():
         assert network(torch.zeros(shape)).shape == (1, 3)
+
+
+def test_models_run_where_ml_device_says(monkeypatch):
+    import torch
+
+    from ml.devices import inference_device, ultralytics_device
+
+    monkeypatch.setenv("ML_DEVICE", "cpu")
+    assert inference_device() == torch.device("cpu")
+    monkeypatch.setenv("ML_DEVICE", "auto")
+    assert inference_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert ultralytics_device(torch.device("cuda", 1)) == "1" and ultralytics_device(torch.device("cpu")) == "cpu"
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("ML_DEVICE", "cuda")
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            inference_device()
