@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test venv migrate bench-skin train-skin
+.PHONY: run test venv migrate bench-skin train-skin stack stack-stop
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ run: migrate
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The production topology on this machine, no containers: nginx on
+# http://127.0.0.1:${STACK_PORT:-8080} in front of gunicorn, PostgreSQL and Redis
+# (DATABASE_URL, REDIS_URL), an ML and a light Celery worker; state in var/stack/.
+# See scripts/stack.sh for the settings. Running it again starts only what is not running.
+stack: $(STAMP)
+	PY=$(PY) bash scripts/stack.sh start
+
+# Stops what `make stack` started (by its pid files in var/stack/), nothing else.
+stack-stop:
+	PY=$(PY) bash scripts/stack.sh stop
 
 bench-skin: $(STAMP)
 	$(PY) bench/skin_pipeline.py

@@ -74,6 +74,11 @@ class Study(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The outbox: when the analysis task was last handed to the broker; empty while it has
+    # not been (the broker was down), until the sweep publishes it (diagnosis.queueing).
+    queued_at = models.DateTimeField(_("handed to the queue"), null=True, blank=True)
+    # Runs of the analysis started so far; a study whose runs keep dying is failed.
+    analysis_attempts = models.PositiveSmallIntegerField(_("analysis attempts"), default=0)
 
     # Radiology only. The patient's name and id come from the DICOM header (or the upload
     # form) and live here only: the stored DICOM copies are de-identified.

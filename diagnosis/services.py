@@ -6,11 +6,14 @@ import time
 import uuid
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import OperationalError, transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +23,7 @@ from accounts.models import User
 from diagnosis.imaging import InvalidImage, open_photo, read_photo, working_copy
 from diagnosis.audit import Action, audit
 from diagnosis.models import Artifact, Nodule, Study, StudyFile, StudyResult
+from diagnosis.queueing import queue_analysis, queue_nodule_scoring, stuck_before
 from diagnosis.reports import render_report_pdf
 from ml.series import SeriesError
 
@@ -31,6 +35,7 @@ MODEL_NOT_INSTALLED = _("The analysis model is not installed on this server; no 
 ANALYSIS_FAILED = _("Something went wrong while analysing this photo, and no result was produced. Please try again later.")
 SERIES_UNREADABLE = _("The images of this study cannot be read as one complete series; no result was produced.")
 KIND_NOT_SUPPORTED = _("This kind of study cannot be analysed yet.")
+ANALYSIS_TOO_LONG = _("The analysis took longer than allowed and was stopped; no result was produced.")
 
 
 def study_create(*, owner: User, kind: str, upload: UploadedFile, language: str) -> Study:
@@ -66,22 +71,29 @@ def study_create(*, owner: User, kind: str, upload: UploadedFile, language: str)
     return study
 
 
-def study_analyse(*, study_id: uuid.UUID | str) -> None:
+def study_analyse(*, study_id: uuid.UUID | str, rerun: bool = True, resume: bool = False) -> None:
     """Run the models on a study's photo and store the result, artifacts and PDF report.
 
-    Safe to run again for the same study (a redelivered task): the new result replaces the
-    old one. Every outcome ends in `done` or `failed`, except database outages, which are
-    re-raised so the task can retry.
+    Safe to run again for the same study: the new result replaces the old one. Every
+    outcome ends in `done` or `failed`, except database outages and the worker's soft time
+    limit, which are re-raised for the task to retry or record.
+
+    The worker passes ``rerun=False``: a study that is done or failed is then left alone (a
+    duplicate or late task), and so is one that another run is processing, unless
+    ``resume`` (the broker redelivered the task of a run that died, or this is a retry) or
+    that run started too long ago to be alive. A run that takes over an interrupted one
+    first deletes the files it left without rows, so one result and one set of artifacts
+    remain; after ANALYSIS_MAX_ATTEMPTS runs the study fails instead.
     """
     study = Study.objects.prefetch_related("files").filter(id=study_id).first()
     if study is None:
         logger.info("Study %s no longer exists; nothing to analyse.", study_id)
         return
-    now = timezone.now()
-    Study.objects.filter(id=study.id).update(
-        status=Study.Status.PROCESSING, stage=Study.Stage.LOADING, started_at=now,
-        finished_at=None, failure_reason="", updated_at=now,
-    )
+    if not _start_run(study, rerun=rerun, resume=resume):
+        return
+    if study.status == Study.Status.PROCESSING:
+        logger.warning("Study %s: taking over from an interrupted run", study.id)
+        _delete_unreferenced_artifacts(study.id)
     written: list[str] = []
     try:
         import ml  # imported here so that web processes never load torch
@@ -100,7 +112,7 @@ def study_analyse(*, study_id: uuid.UUID | str) -> None:
             else:
                 outcome = _preread(study, written=written)
                 _store_outcome(study, result=outcome.result, artifacts=outcome.artifacts, urgency=outcome.urgency)
-        except OperationalError:
+        except (OperationalError, SoftTimeLimitExceeded):
             delete_files(written)
             raise
         except Exception as exc:
@@ -108,17 +120,63 @@ def study_analyse(*, study_id: uuid.UUID | str) -> None:
             study_mark_failed(study_id=study.id, reason=_failure_reason(study, exc, ml.ModelNotInstalled))
 
 
-def study_mark_failed(*, study_id: uuid.UUID | str, reason: str | Promise | None = None) -> None:
-    """Record a final failure with a reason in plain words (in the study's language)."""
+def study_mark_failed(*, study_id: uuid.UUID | str, reason: str | Promise | None = None,
+                      only_if: Q | None = None) -> bool:
+    """Record a final failure with a reason in plain words (in the study's language); with
+    ``only_if``, only while the study still matches it. True when recorded."""
     study = Study.objects.filter(id=study_id).only("language").first()
     if study is None:
-        return
+        return False
     with translation.override(study.language):
         text = str(reason or ANALYSIS_FAILED)
     now = timezone.now()
-    Study.objects.filter(id=study_id).update(
+    studies = Study.objects.filter(id=study_id)
+    if only_if is not None:
+        studies = studies.filter(only_if)
+    return bool(studies.update(
         status=Study.Status.FAILED, stage="", failure_reason=text, finished_at=now, updated_at=now
+    ))
+
+
+def _start_run(study: Study, *, rerun: bool, resume: bool) -> bool:
+    """Mark the study processing for this run; False when this run must not go on."""
+    now = timezone.now()
+    runs = Study.objects.filter(id=study.id)
+    if not rerun:
+        interrupted = Q(status=Study.Status.PROCESSING)
+        if not resume:
+            interrupted &= Q(started_at__lt=stuck_before(now)) | Q(started_at__isnull=True)
+        runs = runs.filter(Q(status=Study.Status.QUEUED) | interrupted)
+        if study.status == Study.Status.PROCESSING and study.analysis_attempts >= settings.ANALYSIS_MAX_ATTEMPTS:
+            from diagnosis.queueing import ANALYSIS_INTERRUPTED
+
+            if study_mark_failed(study_id=study.id, reason=ANALYSIS_INTERRUPTED, only_if=interrupted):
+                logger.error("Study %s: %d runs did not finish; marked failed", study.id, study.analysis_attempts)
+            return False
+    started = runs.update(
+        status=Study.Status.PROCESSING, stage=Study.Stage.LOADING, started_at=now, finished_at=None,
+        failure_reason="", updated_at=now, analysis_attempts=F("analysis_attempts") + 1,
     )
+    if not started:
+        logger.info("Study %s is %s already; this task has nothing to do.", study.id, study.status)
+    return bool(started)
+
+
+def _delete_unreferenced_artifacts(study_id: uuid.UUID) -> None:
+    """Delete the files an interrupted run wrote under the study's artifacts folder before
+    it could store their rows (artifacts and nodule heatmaps with rows are kept)."""
+    storage = Artifact.file.field.storage
+    folder = f"studies/{study_id}/artifacts"
+    try:
+        _folders, names = storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    kept = set(Artifact.objects.filter(study_id=study_id).values_list("file", flat=True))
+    kept |= set(Nodule.objects.filter(study_id=study_id).exclude(heatmap="").values_list("heatmap", flat=True))
+    orphans = [f"{folder}/{name}" for name in names if f"{folder}/{name}" not in kept]
+    if orphans:
+        logger.warning("Study %s: deleting %d file(s) an interrupted run left", study_id, len(orphans))
+        delete_files(orphans)
 
 
 def nodule_mark(*, user: User, study: Study, point: tuple[int, int, int]) -> Nodule:
@@ -139,14 +197,15 @@ def nodule_mark(*, user: User, study: Study, point: tuple[int, int, int]) -> Nod
     with transaction.atomic():
         nodule = Nodule.objects.create(study=study, marked_by=user, z=z, y=y, x=x)
         audit(user, study.id, Action.MARKED, detail=f"nodule {nodule.id} at ({z}, {y}, {x})")
-        transaction.on_commit(lambda: _queue_nodule(nodule.id), robust=True)
+        transaction.on_commit(lambda: queue_nodule_scoring(nodule.id), robust=True)
     return nodule
 
 
 def nodule_score(*, nodule_id: int) -> None:
-    """Score a marked nodule (in the worker); a failure is recorded on the nodule."""
+    """Score a marked nodule (in the worker); a failure is recorded on the nodule. A nodule
+    already scored is left alone (a duplicate or redelivered task)."""
     nodule = Nodule.objects.select_related("study").filter(id=nodule_id).first()
-    if nodule is None:
+    if nodule is None or nodule.status == Nodule.Status.DONE:
         return
     import ml
     from diagnosis.preread import score_nodule
@@ -161,10 +220,15 @@ def nodule_score(*, nodule_id: int) -> None:
             Nodule.objects.filter(id=nodule.id).update(status=Nodule.Status.FAILED, failure_reason=reason)
 
 
-def _queue_nodule(nodule_id: int) -> None:
-    from diagnosis.tasks import score_nodule
-
-    score_nodule.delay(nodule_id)
+def nodule_mark_failed(*, nodule_id: int, reason: str | Promise) -> None:
+    """Record that a nodule could not be scored (in its study's language), unless it was."""
+    nodule = Nodule.objects.select_related("study").filter(id=nodule_id).first()
+    if nodule is None:
+        return
+    with translation.override(nodule.study.language):
+        text = str(reason)
+    Nodule.objects.filter(id=nodule_id, status=Nodule.Status.QUEUED).update(
+        status=Nodule.Status.FAILED, failure_reason=text)
 
 
 def study_delete(*, study: Study) -> None:
@@ -187,6 +251,9 @@ def _failure_reason(study: Study, exc: Exception, model_not_installed: type[Exce
     """What to tell the user about `exc`; unexpected errors are logged with their traceback."""
     if isinstance(exc, _StudyFailure):
         return exc.reason
+    if isinstance(exc, SoftTimeLimitExceeded):
+        logger.error("Study %s: the analysis reached its soft time limit", study.id)
+        return ANALYSIS_TOO_LONG
     if isinstance(exc, InvalidImage):
         return exc.message
     if isinstance(exc, SeriesError):
@@ -197,12 +264,6 @@ def _failure_reason(study: Study, exc: Exception, model_not_installed: type[Exce
         return MODEL_NOT_INSTALLED
     logger.error("Study %s: analysis failed", study.id, exc_info=exc)
     return ANALYSIS_FAILED
-
-
-def queue_analysis(study_id: uuid.UUID) -> None:
-    from diagnosis.tasks import analyse_study
-
-    analyse_study.delay(str(study_id))
 
 
 def _set_stage(study_id: uuid.UUID, stage: str) -> None:

@@ -127,8 +127,9 @@ def study_delete(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
     return render(request, "diagnosis/study_confirm_delete.html", {"study": study})
 
 
-@login_required
 @require_GET
 def study_file(request: HttpRequest, study_id: uuid.UUID, kind: str) -> HttpResponse:
+    # No login redirect: file URLs are fetched by <img> tags and downloads, and anyone who
+    # may not have the file (signed out included: they see no studies) gets a plain 404.
     study = selectors.study_get_for(request.user, study_id)
     return serve_study_file(request, study, kind)

@@ -4,10 +4,12 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
 from lesions_project.health import healthz
+from lesions_project.metrics import metrics_view
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("studies/", include("diagnosis.urls")),

@@ -1,4 +1,11 @@
-"""Shared fixtures: isolated storage and broker, three users, tiny real model weights."""
+"""Shared fixtures: the test database and broker, isolated storage, three users, tiny real
+model weights.
+
+The database: PostgreSQL when DATABASE_URL names it or when the local server answers
+(tests/production/servers.py), with a test database of this run's own; the file-backed
+SQLite otherwise. The session's first line says which, and which broker.
+"""
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,18 +22,66 @@ from diagnosis import services
 from diagnosis.models import Study
 from lesions_project.broker import filesystem_options
 from lesions_project.celery import app as celery_app, ensure_broker_folders
+from lesions_project.env import parse_database_url
 from tests import images
+from tests.production import servers
 
 PASSWORD = "a-long-Password-123"
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory) -> None:
-    """A file-backed sqlite test database, so a Celery worker thread can share it safely."""
+def _choose_database() -> str:
+    """Switch the default database to the local PostgreSQL when it answers and the user
+    named none; returns where the database comes from, for the session's first line."""
+    if os.environ.get("DATABASE_URL"):
+        return "DATABASE_URL"
+    if not servers.postgres_reachable():
+        return "PostgreSQL not reachable at 127.0.0.1:5432"
+    from django.db import connections
+
+    database = django_settings.DATABASES["default"]
+    database.clear()  # in place: Django's connection handler holds this very dict
+    database.update(parse_database_url(servers.LOCAL_POSTGRES_URL, base_dir=django_settings.BASE_DIR))
+    connections.configure_settings(django_settings.DATABASES)
+    if hasattr(connections._connections, "default"):  # made with the old settings: drop it
+        connections["default"].close()
+        del connections["default"]
+    return "found at 127.0.0.1:5432"
+
+
+DATABASE_SOURCE = _choose_database()
+
+
+def pytest_sessionstart(session) -> None:
     database = django_settings.DATABASES["default"]
     if database["ENGINE"].endswith("sqlite3"):
-        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+        used = f"SQLite, a file-backed test database ({DATABASE_SOURCE})"
+    else:
+        used = f"PostgreSQL on {database['HOST'] or 'localhost'}:{database['PORT'] or 5432} ({DATABASE_SOURCE})"
+    redis = (f"Redis tests on {servers.TEST_REDIS_URL}" if servers.redis_reachable()
+             else f"Redis not reachable at {servers.TEST_REDIS_URL}: Redis tests skip")
+    faults = ("fault tests on their own redis-server" if Path(servers.REDIS_SERVER).exists()
+              else "no redis-server: fault tests skip")
+    line = f"Test database: {used}; broker: filesystem queue in a temporary folder; {redis}; {faults}."
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+    else:
+        print(line)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory) -> None:
+    """A file-backed sqlite test database, so a Celery worker thread (or process) can share
+    it safely; on PostgreSQL a test database of this run's own (test runs side by side on
+    one server must not drop each other's), with connections closed after each use."""
+    database = django_settings.DATABASES["default"]
+    test = database.setdefault("TEST", {})
+    if database["ENGINE"].endswith("sqlite3"):
+        test["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
         database.setdefault("OPTIONS", {})["timeout"] = 30
+    else:
+        test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{os.getpid()}"
+        database["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -77,7 +77,7 @@ def test_admin_role_and_superuser_see_everything(users, analysed_study):
 def test_anonymous_sees_nothing(client, analysed_study):
     assert not selectors.studies_visible_to(AnonymousUser()).exists()
     response = client.get(reverse("diagnosis:study_file", kwargs={"study_id": analysed_study.id, "kind": "upload"}))
-    assert response.status_code == 302  # to the login page
+    assert response.status_code == 404  # a file URL never redirects to the login page
     assert APIClient().get(reverse("diagnosis-api:study-detail", kwargs={"study_id": analysed_study.id})).status_code == 401
 
 
