@@ -1,6 +1,6 @@
-"""The worker's pre-read of radiology studies: the models run on an X-ray or a CT series and
-their outputs become a StudyResult, artifacts for the viewer and the report, and the AI
-urgency that orders the worklist.
+"""The worker's analysis of a study: the models run on a skin photo, an X-ray or a CT series
+and their outputs become a StudyResult, the artifacts (overlays, the patient's PDF report,
+the viewer's image or volume) and, for radiology, the AI urgency that orders the worklist.
 
 Called by diagnosis.services.study_analyse, which owns the study's status and the storing.
 """
@@ -11,6 +11,7 @@ import contextlib
 import io
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -20,9 +21,10 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from diagnosis.imaging import open_photo
+from diagnosis.imaging import open_photo, working_copy
 from diagnosis.ingest.studies import DICOM_CONTENT_TYPE
 from diagnosis.models import Artifact, Nodule, Study, StudyFile, StudyResult
+from diagnosis.reports import render_report_pdf
 
 # The longest side of the X-ray image kept for the viewer and the report.
 DISPLAY_MAX_SIDE = 2048
@@ -34,8 +36,58 @@ URGENCY = {"urgent": Study.Urgency.URGENT, "routine": Study.Urgency.ROUTINE,
 @dataclass
 class Outcome:
     result: StudyResult
-    artifacts: list[Artifact]
-    urgency: int
+    artifacts: list[Artifact]  # files written, rows not saved yet
+    urgency: int | None  # None for a skin photo (its advice comes from the probabilities)
+
+
+def analyse(study: Study, *, progress: Callable[[str], None], written: list[str]) -> Outcome:
+    """Run the models for the study's kind; every file written is listed in ``written`` so
+    that the caller can delete them if storing fails."""
+    analyses = {Study.Kind.SKIN_PHOTO: analyse_skin_study, Study.Kind.CHEST_XRAY: analyse_radiograph_study,
+                Study.Kind.CT: analyse_ct_study}
+    return analyses[study.kind](study, progress=progress, written=written)
+
+
+def analyse_skin_study(study: Study, *, progress: Callable[[str], None], written: list[str]) -> Outcome:
+    import ml
+
+    upload = study.upload
+    if upload is None:
+        raise ValueError("the study has no photo")
+    with upload.file.open("rb") as stored:
+        photo = working_copy(open_photo(stored))
+    analysis = ml.analyse_skin_photo(photo, weights_dir=settings.ML_WEIGHTS_DIR, progress=progress)
+    timings = {stage: float(seconds) for stage, seconds in analysis.timings.items()}
+
+    progress(Study.Stage.OVERLAYS)
+    started = time.perf_counter()
+    outline = ml.draw_outline(photo, analysis.lesion_mask)
+    heatmap = ml.draw_heatmap(photo, analysis.heatmap)
+    timings["overlays"] = time.perf_counter() - started
+    result = StudyResult(
+        study=study,
+        top_class=analysis.top_class,
+        probabilities={name: float(p) for name, p in analysis.probabilities.items()},
+        lesion_area_fraction=float(analysis.lesion_area_fraction),
+        models=[{"name": model.name, "version": model.version} for model in analysis.models],
+        findings={"timings": timings, "image_size": list(photo.size)},
+    )
+
+    progress(Study.Stage.REPORT)
+    started = time.perf_counter()
+    pdf = render_report_pdf(study=study, result=result, photo=photo, outline=outline, heatmap=heatmap)
+    timings["report"] = time.perf_counter() - started
+
+    progress(Study.Stage.SAVING)
+    started = time.perf_counter()
+    artifacts = _artifacts(study, written, {
+        Artifact.Kind.OUTLINE: ("outline.jpg", _encoded(outline, "JPEG")),
+        Artifact.Kind.HEATMAP: ("heatmap.jpg", _encoded(heatmap, "JPEG")),
+        Artifact.Kind.REPORT_PDF: ("report.pdf", pdf),
+    })
+    timings["saving"] = time.perf_counter() - started  # files only; the rows follow
+    result.findings["timings"] = _rounded(timings)
+    return Outcome(result, artifacts, None)
 
 
 def analyse_radiograph_study(study: Study, *, progress: Callable[[str], None],
@@ -201,6 +253,9 @@ def _box(box) -> dict:
 
 
 def _encoded(image: Image.Image, image_format: str) -> bytes:
+    """Overlays are photographs with drawing on them: JPEG at high quality is a tenth of the
+    size of a PNG and a hundred times faster to encode. Display images and previews that a
+    radiologist reads stay lossless (PNG)."""
     buffer = io.BytesIO()
     if image_format == "JPEG":
         image.convert("RGB").save(buffer, format="JPEG", quality=90)

@@ -1,8 +1,6 @@
 """Writes for studies. One set of services serves the HTML views, the API and the worker."""
 import hashlib
-import io
 import logging
-import time
 import uuid
 from pathlib import Path
 
@@ -10,21 +8,18 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from PIL import Image
 
 from accounts.models import User
-from diagnosis.imaging import InvalidImage, open_photo, read_photo, working_copy
+from diagnosis.imaging import InvalidImage, read_photo
 from diagnosis.audit import Action, audit
 from diagnosis.models import Artifact, Nodule, Study, StudyFile, StudyResult
 from diagnosis.queueing import queue_analysis, queue_nodule_scoring, stuck_before
-from diagnosis.reports import render_report_pdf
 from ml.series import SeriesError
 
 logger = logging.getLogger(__name__)
@@ -72,7 +67,7 @@ def study_create(*, owner: User, kind: str, upload: UploadedFile, language: str)
 
 
 def study_analyse(*, study_id: uuid.UUID | str, rerun: bool = True, resume: bool = False) -> None:
-    """Run the models on a study's photo and store the result, artifacts and PDF report.
+    """Run the models on a study (diagnosis.preread) and store the result and artifacts.
 
     Safe to run again for the same study: the new result replaces the old one. Every
     outcome ends in `done` or `failed`, except database outages and the worker's soft time
@@ -106,12 +101,8 @@ def study_analyse(*, study_id: uuid.UUID | str, rerun: bool = True, resume: bool
         try:
             if study.kind not in ANALYSABLE_KINDS:
                 raise _StudyFailure(KIND_NOT_SUPPORTED)
-            if study.kind == Study.Kind.SKIN_PHOTO:
-                result, artifacts = _analyse_skin_photo(study, written=written)
-                _store_outcome(study, result=result, artifacts=artifacts)
-            else:
-                outcome = _preread(study, written=written)
-                _store_outcome(study, result=outcome.result, artifacts=outcome.artifacts, urgency=outcome.urgency)
+            outcome = _analyse(study, written=written)
+            _store_outcome(study, result=outcome.result, artifacts=outcome.artifacts, urgency=outcome.urgency)
         except (OperationalError, SoftTimeLimitExceeded):
             delete_files(written)
             raise
@@ -270,64 +261,10 @@ def _set_stage(study_id: uuid.UUID, stage: str) -> None:
     Study.objects.filter(id=study_id).update(stage=stage[:32], updated_at=timezone.now())
 
 
-def _analyse_skin_photo(study: Study, *, written: list[str]) -> tuple[StudyResult, list[Artifact]]:
-    """Run the models and write the artifact files; returns unsaved rows to store."""
-    import ml
-
-    upload = study.upload
-    if upload is None:
-        raise _StudyFailure(ANALYSIS_FAILED)
-    with upload.file.open("rb") as stored:
-        photo = working_copy(open_photo(stored))
-    analysis = ml.analyse_skin_photo(
-        photo, weights_dir=settings.ML_WEIGHTS_DIR, progress=lambda stage: _set_stage(study.id, stage)
-    )
-    timings = {stage: float(seconds) for stage, seconds in analysis.timings.items()}
-
-    _set_stage(study.id, Study.Stage.OVERLAYS)
-    started = time.perf_counter()
-    outline = ml.draw_outline(photo, analysis.lesion_mask)
-    heatmap = ml.draw_heatmap(photo, analysis.heatmap)
-    timings["overlays"] = time.perf_counter() - started
-    result = StudyResult(
-        study=study,
-        top_class=analysis.top_class,
-        probabilities={name: float(p) for name, p in analysis.probabilities.items()},
-        lesion_area_fraction=float(analysis.lesion_area_fraction),
-        models=[{"name": model.name, "version": model.version} for model in analysis.models],
-        findings={"timings": timings, "image_size": list(photo.size)},
-    )
-
-    _set_stage(study.id, Study.Stage.REPORT)
-    started = time.perf_counter()
-    pdf = render_report_pdf(study=study, result=result, photo=photo, outline=outline, heatmap=heatmap)
-    timings["report"] = time.perf_counter() - started
-
-    _set_stage(study.id, Study.Stage.SAVING)
-    started = time.perf_counter()
-    contents = {
-        Artifact.Kind.OUTLINE: ("outline.jpg", _jpeg(outline)),
-        Artifact.Kind.HEATMAP: ("heatmap.jpg", _jpeg(heatmap)),
-        Artifact.Kind.REPORT_PDF: ("report.pdf", pdf),
-    }
-    artifacts = []
-    for kind, (name, data) in contents.items():
-        artifact = Artifact(study=study, kind=kind)
-        artifact.file.save(name, ContentFile(data), save=False)
-        written.append(artifact.file.name)
-        artifacts.append(artifact)
-    timings["saving"] = time.perf_counter() - started  # files only; the rows follow
-    result.findings["timings"] = {stage: round(seconds, 4) for stage, seconds in timings.items()}
-    return result, artifacts
-
-
-def _preread(study: Study, *, written: list[str]):
+def _analyse(study: Study, *, written: list[str]):
     from diagnosis import preread
 
-    progress = lambda stage: _set_stage(study.id, stage)  # noqa: E731
-    if study.kind == Study.Kind.CHEST_XRAY:
-        return preread.analyse_radiograph_study(study, progress=progress, written=written)
-    return preread.analyse_ct_study(study, progress=progress, written=written)
+    return preread.analyse(study, progress=lambda stage: _set_stage(study.id, stage), written=written)
 
 
 def _store_outcome(study: Study, *, result: StudyResult, artifacts: list[Artifact], urgency: int | None = None) -> None:
@@ -357,14 +294,6 @@ class _StudyGone(_StudyFailure):
 
     def __init__(self) -> None:
         super().__init__(ANALYSIS_FAILED)
-
-
-def _jpeg(image: Image.Image) -> bytes:
-    """Overlays are photographs with drawing on them: JPEG at high quality is a tenth of the
-    size of a PNG and a hundred times faster to encode."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def _sha256(upload: UploadedFile) -> str:

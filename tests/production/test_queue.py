@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from diagnosis import queueing, services, tasks
+from diagnosis import preread, queueing, services, tasks
 from diagnosis.models import Artifact, Nodule, Study, StudyResult
 from lesions_project.celery import app as celery_app
 from tests.conftest import photo_upload
@@ -262,12 +262,12 @@ def test_a_study_whose_runs_keep_dying_fails_with_a_reason(queued_study, ml_weig
 def test_the_soft_time_limit_fails_the_study_with_a_plain_reason(queued_study, ml_weights, monkeypatch):
     partial: list[str] = []
 
-    def interrupted(study, *, written: list[str]):
+    def interrupted(study, *, progress, written: list[str]):
         written.append(Artifact.file.field.storage.save(f"studies/{study.id}/artifacts/x.jpg", ContentFile(b"x")))
         partial.extend(written)
         raise SoftTimeLimitExceeded()  # what the worker raises in the task at the soft limit
 
-    monkeypatch.setattr(services, "_analyse_skin_photo", interrupted)
+    monkeypatch.setattr(preread, "analyse_skin_study", interrupted)
     tasks.analyse_study.apply(args=[str(queued_study.id)])
     queued_study.refresh_from_db()
     assert queued_study.status == Study.Status.FAILED
