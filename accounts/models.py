@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class User(AbstractUser):
+    """A person or a machine account (a PACS). What each role may do: accounts.permissions."""
+
     class Role(models.TextChoices):
         PATIENT = "patient", _("Patient")
         RADIOLOGIST = "radiologist", _("Radiologist")
@@ -11,16 +13,3 @@ class User(AbstractUser):
         ADMIN = "admin", _("Administrator")
 
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.PATIENT)
-
-    @property
-    def is_platform_admin(self) -> bool:
-        return self.is_superuser or self.role == self.Role.ADMIN
-
-    @property
-    def is_radiologist(self) -> bool:
-        return self.role == self.Role.RADIOLOGIST
-
-    @property
-    def can_send_radiology(self) -> bool:
-        """Radiologists, clinicians (referring doctors, technicians) and admins upload X-rays and CT."""
-        return self.role in {self.Role.RADIOLOGIST, self.Role.CLINICIAN} or self.is_platform_admin

@@ -10,7 +10,7 @@ from accounts.services import user_create
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("diagnosis:study_list")
+        return redirect("studies:study_list")
     form = SignupForm(request.POST) if request.method == "POST" else SignupForm()
     if form.is_bound and form.is_valid():
         user = user_create(
@@ -19,5 +19,5 @@ def signup(request: HttpRequest) -> HttpResponse:
             email=form.cleaned_data["email"],
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("diagnosis:study_list")
+        return redirect("studies:study_list")
     return render(request, "accounts/signup.html", {"form": form})

@@ -7,7 +7,7 @@ A series of ``--slices`` int16 slices of ``--size`` pixels (a body, two lungs an
 dense spheres as nodules) is written slice by slice into a temporary folder. Each run then
 measures, in this process:
 
-- ingest: the upload path of the platform (``diagnosis.ingest.studies``): every file checked,
+- ingest: the upload path of the platform (``studies.intake.scans``): every file checked,
   its pixels decoded once, the series ordered, each slice de-identified and stored, one
   study created (temporary SQLite database and media folder). The later stages read the
   stored, de-identified copies, as the worker does;
@@ -156,7 +156,7 @@ def ingest(files: list[Path]) -> list[Path]:
     from django.core.files.uploadedfile import UploadedFile
 
     from accounts.models import User
-    from diagnosis.ingest.studies import radiology_studies_create
+    from studies.intake.scans import radiology_studies_create
 
     owner, _ = User.objects.get_or_create(username="bench-clinician", defaults={"role": User.Role.CLINICIAN})
     handles = [path.open("rb") for path in files]

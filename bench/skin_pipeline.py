@@ -95,7 +95,7 @@ def main() -> None:
         from django.test import Client
 
         from accounts.models import User
-        from diagnosis.models import Study
+        from studies.models import Study
         from lesions_project.celery import app
 
         patient = User.objects.create_user(username="bench", password="bench-password-1")

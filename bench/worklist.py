@@ -43,7 +43,7 @@ def create_studies(count: int):
     from django.utils import timezone
 
     from accounts.models import User
-    from diagnosis.models import Study, StudyResult
+    from studies.models import Study, StudyResult
 
     rng = random.Random(7)
     radiologist = User.objects.create_user(username="bench-rita", password="bench-password-1",
@@ -125,7 +125,7 @@ def main() -> None:
         from django.test import Client
         from django.urls import reverse
 
-        from diagnosis import worklist
+        from radiology import worklist
 
         started = time.perf_counter()
         radiologist = create_studies(args.studies)
@@ -134,7 +134,7 @@ def main() -> None:
         client.force_login(radiologist)
         pages = worklist.worklist_for(radiologist).count() // worklist.PAGE_SIZE + 1
         deep = min(DEEP_PAGE, pages)
-        html, api = reverse("radiology:worklist"), reverse("diagnosis-api:worklist")
+        html, api = reverse("radiology:worklist"), reverse("radiology-api:worklist")
         urls = {
             "html page 1": html, f"html page {deep}": f"{html}?page={deep}",
             "api page 1": api, f"api page {deep}": f"{api}?page={deep}",

@@ -21,7 +21,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lesions_project.settings")
 
 app = Celery("lesions_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks(["studies.analysis", "radiology"])
 
 
 def ensure_broker_folders() -> None:

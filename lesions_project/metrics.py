@@ -39,7 +39,7 @@ from prometheus_client.exposition import choose_encoder
 
 logger = logging.getLogger(__name__)
 
-ANALYSE_TASK = "diagnosis.tasks.analyse_study"
+ANALYSE_TASK = "studies.analyse_study"  # studies.analysis.outbox.ANALYSE_STUDY_TASK
 
 HTTP_REQUESTS = Counter(
     "lesions_http_requests", "HTTP responses by method, route name and status.",
@@ -267,7 +267,7 @@ def _waiting_studies() -> Iterator[GaugeMetricFamily]:
     from django.db.models import Count, Min
     from django.utils import timezone
 
-    from diagnosis.models import Study
+    from studies.models import Study
 
     waiting = GaugeMetricFamily("lesions_studies_waiting", "Studies queued or being analysed, by kind and status.",
                                 labels=["kind", "status"])
@@ -305,7 +305,7 @@ def _observe_analysis(sender=None, task=None, args=None, kwargs=None, state=None
 
 def observe_study(study_id) -> None:
     """Record how a study's analysis ended: its durations when done, a failure when failed."""
-    from diagnosis.models import Study, StudyResult
+    from studies.models import Study, StudyResult
 
     multiprocess_dir()
     study = Study.objects.filter(id=study_id).values("kind", "status", "started_at", "finished_at").first()

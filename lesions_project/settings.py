@@ -44,7 +44,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "accounts",
-    "diagnosis",
+    "studies",
+    "radiology",
 ]
 
 MIDDLEWARE = [
@@ -74,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.roles",
             ],
         },
     },
@@ -102,7 +104,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "diagnosis:study_list"
+LOGIN_REDIRECT_URL = "studies:study_list"
 LOGOUT_REDIRECT_URL = "home"
 
 # Internationalisation
@@ -119,7 +121,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Media is PRIVATE: there is no MEDIA_URL route. Every file is served by a view that checks
-# access (diagnosis.media.serve_protected). With nginx in front, set
+# access (studies.media.serve_protected). With nginx in front, set
 # PROTECTED_MEDIA_ACCEL_PREFIX (e.g. "/protected-media") to hand the transfer to nginx via
 # X-Accel-Redirect; the nginx location must be `internal`.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -146,7 +148,7 @@ _acl = env_str("AWS_DEFAULT_ACL", "private")
 AWS_DEFAULT_ACL = None if _acl == "none" else _acl
 AWS_QUERYSTRING_AUTH = True  # never an unsigned URL
 AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 60)
-# Stored names are random UUIDs (diagnosis.models), so a name is never reused; not checking
+# Stored names are random UUIDs (studies.models), so a name is never reused; not checking
 # for an existing object saves a request per file (hundreds for a CT).
 AWS_S3_FILE_OVERWRITE = True
 if STORAGE_BACKEND == S3_STORAGE_BACKEND and not AWS_STORAGE_BUCKET_NAME:
@@ -189,7 +191,7 @@ NODULE_TIME_LIMIT = env_int("NODULE_TIME_LIMIT", 180)
 # Runs started for one study (broker redeliveries after a worker died, database retries)
 # before it is marked failed: a study that kills its worker (out of memory) stops there.
 ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 4)
-# The outbox sweep (diagnosis.queueing.outbox_sweep) runs every OUTBOX_SWEEP_SECONDS and
+# The outbox sweep (studies.analysis.outbox.sweep_outbox) runs every OUTBOX_SWEEP_SECONDS and
 # publishes the studies the broker never got (queued_at empty, older than
 # OUTBOX_GRACE_SECONDS), those queued more than OUTBOX_REPUBLISH_SECONDS ago and still
 # waiting (a broker that lost its messages), and those processing for longer than the hard
@@ -227,12 +229,12 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name} for name in ("ml", "light")}
 CELERY_TASK_DEFAULT_QUEUE = "light"
 CELERY_TASK_ROUTES = {
-    "diagnosis.tasks.analyse_study": {"queue": "ml"},
-    "diagnosis.tasks.score_nodule": {"queue": "ml"},
-    "diagnosis.tasks.sweep_outbox": {"queue": "light"},
+    "studies.analyse_study": {"queue": "ml"},
+    "radiology.score_nodule": {"queue": "ml"},
+    "studies.sweep_outbox": {"queue": "light"},
 }
 # A task is acknowledged when it ends, and put back when its worker process dies, so a
-# killed worker's study is run again (tasks are idempotent: diagnosis.services).
+# killed worker's study is run again (tasks are idempotent: studies.analysis.run).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -243,7 +245,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
-        "task": "diagnosis.tasks.sweep_outbox",
+        "task": "studies.sweep_outbox",
         "schedule": float(OUTBOX_SWEEP_SECONDS),
         "options": {"expires": float(OUTBOX_SWEEP_SECONDS)},
     },
@@ -272,6 +274,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "lesions_project.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lesions API",

@@ -18,8 +18,9 @@ from django.utils import translation
 
 from accounts.models import User
 from accounts.services import user_create
-from diagnosis import services
-from diagnosis.models import Study
+from studies.analysis import run
+from studies import services
+from studies.models import Study
 from lesions_project.broker import filesystem_options
 from lesions_project.celery import app as celery_app, ensure_broker_folders
 from lesions_project.env import parse_database_url
@@ -170,7 +171,7 @@ def queued_study(users, django_capture_on_commit_callbacks) -> Study:
 @pytest.fixture
 def analysed_study(queued_study, ml_weights) -> Study:
     """Patient A's study analysed by the real ml package with tiny test weights."""
-    services.study_analyse(study_id=queued_study.id)
+    run.analyse_study(study_id=queued_study.id)
     queued_study.refresh_from_db()
     assert queued_study.status == Study.Status.DONE, queued_study.failure_reason
     return queued_study
@@ -179,9 +180,9 @@ def analysed_study(queued_study, ml_weights) -> Study:
 @pytest.fixture
 def radiology_studies(users):
     """A clinician's urgent chest X-ray (AI: bacterial pneumonia) and CT (no AI finding),
-    made directly as the pre-read leaves them; see tests/radiology.py."""
+    made directly as the pre-read leaves them; see tests/radiology_studies.py."""
     from types import SimpleNamespace
 
-    from tests.radiology import make_ct, make_xray
+    from tests.radiology_studies import make_ct, make_xray
 
     return SimpleNamespace(xray=make_xray(users.clinician), ct=make_ct(users.clinician))

@@ -19,7 +19,7 @@ def test_signup_returns_a_token_that_works():
     assert user.role == User.Role.PATIENT
 
     client.credentials(HTTP_AUTHORIZATION="Token " + body["token"])
-    assert client.get(reverse("diagnosis-api:study-list")).status_code == 200
+    assert client.get(reverse("studies-api:study-list")).status_code == 200
 
 
 def test_signup_rejects_a_weak_password_with_messages():

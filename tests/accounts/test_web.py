@@ -15,10 +15,10 @@ def test_signup_logs_in_and_lands_on_the_study_list(client):
         "username": "newpatient", "email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD,
     })
     assert response.status_code == 302
-    assert response["Location"] == reverse("diagnosis:study_list")
+    assert response["Location"] == reverse("studies:study_list")
     user = User.objects.get(username="newpatient")
     assert user.role == User.Role.PATIENT and not user.is_staff
-    assert client.get(reverse("diagnosis:study_list")).status_code == 200
+    assert client.get(reverse("studies:study_list")).status_code == 200
 
 
 def test_signup_rejects_a_weak_password(client):
@@ -31,11 +31,11 @@ def test_signup_rejects_a_weak_password(client):
 
 def test_login_and_logout(client, users):
     response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == reverse("diagnosis:study_list")
+    assert response.status_code == 302 and response["Location"] == reverse("studies:study_list")
     assert client.get(reverse("logout")).status_code == 405  # logging out needs a POST
     response = client.post(reverse("logout"))
     assert response.status_code == 302
-    assert client.get(reverse("diagnosis:study_list")).status_code == 302  # back to the login page
+    assert client.get(reverse("studies:study_list")).status_code == 302  # back to the login page
 
 
 def test_password_change(client_a, users):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from accounts.models import User
-from diagnosis.models import Study
+from studies.models import Study
 from tests import images
 
 pytestmark = pytest.mark.django_db(transaction=True)

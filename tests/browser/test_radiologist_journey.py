@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from django.conf import settings as django_settings
 
-from diagnosis import review
-from diagnosis.models import AuditEvent, Label, Nodule, Report, Study
+from radiology import review
+from studies.models import AuditEvent, Study
+from radiology.models import Label, Nodule, Report
 from tests.dicom_files import write_ct_series, write_radiograph
 from tests.browser.canvas import pixel
 

@@ -26,7 +26,7 @@ def test_switcher_sets_the_language(client):
 @pytest.mark.django_db
 def test_russian_result_page(client_a, analysed_study):
     html = client_a.get(
-        reverse("diagnosis:study_detail", kwargs={"study_id": analysed_study.id}), HTTP_ACCEPT_LANGUAGE="ru"
+        reverse("studies:study_detail", kwargs={"study_id": analysed_study.id}), HTTP_ACCEPT_LANGUAGE="ru"
     ).content.decode()
     assert "Вероятности всех классов" in html
     assert "Меланома" in html

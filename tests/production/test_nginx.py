@@ -18,7 +18,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from diagnosis.models import Artifact, Study
+from studies.models import Artifact, Study
 from tests import images
 from tests.conftest import PASSWORD
 from tests.production import servers, webstack
@@ -83,7 +83,7 @@ def served_study(transactional_db, settings, media_root, monkeypatch, request) -
     """Patient A's analysed study, committed, its files where the served site reads them."""
     settings.MEDIA_ROOT = media_root
     # The upload's task would go to the session's broker, where no worker runs it.
-    monkeypatch.setattr("diagnosis.services.queue_analysis", lambda study_id: None)
+    monkeypatch.setattr("studies.services.queue_analysis", lambda study_id: None)
     return request.getfixturevalue("analysed_study")
 
 

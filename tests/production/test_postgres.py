@@ -16,8 +16,12 @@ from django.conf import settings as django_settings
 from django.db import connection, connections
 from django.utils import timezone
 
-from diagnosis import queueing, review, services, tasks
-from diagnosis.models import Nodule, Report, Study, StudyResult
+from lesions_project.errors import ApplicationError
+from radiology import review
+from studies import services
+from studies.analysis import outbox, run, state, tasks
+from studies.models import Study, StudyResult
+from radiology.models import Nodule, Report
 from tests.conditions import need
 from tests.production import servers
 
@@ -93,7 +97,7 @@ def test_two_radiologists_claiming_at_once_one_wins(users, radiology_studies):
     for study in studies:
         outcomes = in_threads(2, lambda i: review.study_claim(user=rivals[i], study=study))
         winners = [o for o in outcomes if isinstance(o, Study)]
-        losers = [o for o in outcomes if isinstance(o, review.ReviewConflict)]
+        losers = [o for o in outcomes if isinstance(o, ApplicationError)]
         assert len(winners) == 1 and len(losers) == 1, outcomes
         study.refresh_from_db()
         assert study.review == Study.Review.IN_REVIEW and study.claimed_by in rivals
@@ -117,7 +121,7 @@ def test_store_outcome_waits_for_the_row_lock_and_replaces_the_result(users, rad
 
     def store():
         try:
-            services._store_outcome(study, result=StudyResult(study=study, top_class="replaced"), artifacts=[])
+            state.store_outcome(study, result=StudyResult(study=study, top_class="replaced"), artifacts=[])
             stored_at.append(time.monotonic())
         finally:
             connections.close_all()
@@ -149,7 +153,7 @@ def waiting_queries() -> list[str]:
 
 def test_two_runs_storing_at_once_leave_one_result(users, radiology_studies):
     study = radiology_studies.ct
-    outcomes = in_threads(2, lambda i: services._store_outcome(
+    outcomes = in_threads(2, lambda i: state.store_outcome(
         study, result=StudyResult(study=study, top_class=f"run-{i}"), artifacts=[]))
     assert outcomes == [None, None], outcomes
     assert StudyResult.objects.filter(study=study).count() == 1
@@ -167,8 +171,8 @@ def test_overlapping_sweeps_on_two_connections_publish_each_study_once(users, mo
         with lock:
             published.append(study_id)
 
-    monkeypatch.setattr(tasks.analyse_study, "delay", publish)
-    outcomes = in_threads(3, lambda i: queueing.outbox_sweep())
+    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (publish)(*args))
+    outcomes = in_threads(3, lambda i: outbox.sweep_outbox())
     assert all(isinstance(o, dict) for o in outcomes), outcomes
     assert sorted(published) == sorted(str(s.id) for s in studies)
     assert sum(o.get("unpublished", 0) for o in outcomes) == 30

@@ -15,8 +15,12 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from diagnosis import preread, queueing, services, tasks
-from diagnosis.models import Artifact, Nodule, Study, StudyResult
+from radiology import nodules
+from radiology import tasks as radiology_tasks
+from studies import services
+from studies.analysis import outbox, run, state, tasks
+from studies.models import Artifact, Study, StudyResult
+from radiology.models import Nodule
 from lesions_project.celery import app as celery_app
 from tests.conftest import photo_upload
 
@@ -27,7 +31,7 @@ SETTINGS_FILE = str(Path(django_settings.BASE_DIR) / "lesions_project" / "settin
 def published(monkeypatch) -> list[str]:
     """The study ids the services publish (the broker itself is not involved)."""
     ids: list[str] = []
-    monkeypatch.setattr(tasks.analyse_study, "delay", lambda study_id: ids.append(study_id))
+    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (lambda study_id: ids.append(study_id))(*args))
     return ids
 
 
@@ -40,8 +44,7 @@ def broker_down(monkeypatch) -> list[str]:
         attempts.append(args[0])
         raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.analyse_study, "delay", refuse)
-    monkeypatch.setattr(tasks.score_nodule, "delay", refuse)
+    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (refuse)(*args))
     return attempts
 
 
@@ -61,18 +64,18 @@ def age(study: Study, **fields) -> None:
 def test_tasks_are_routed_to_their_queues_with_limits(settings):
     conf = celery_app.conf
     route = celery_app.amqp.router.route
-    assert route({}, "diagnosis.tasks.analyse_study")["queue"].name == "ml"
-    assert route({}, "diagnosis.tasks.score_nodule")["queue"].name == "ml"
-    assert route({}, "diagnosis.tasks.sweep_outbox")["queue"].name == "light"
+    assert route({}, "studies.analyse_study")["queue"].name == "ml"
+    assert route({}, "radiology.score_nodule")["queue"].name == "ml"
+    assert route({}, "studies.sweep_outbox")["queue"].name == "light"
     assert set(celery_app.amqp.queues) == {"ml", "light"}  # a worker without -Q consumes both
     assert conf.task_acks_late and conf.task_reject_on_worker_lost and conf.worker_prefetch_multiplier == 1
-    analyse = celery_app.tasks["diagnosis.tasks.analyse_study"]
+    analyse = celery_app.tasks["studies.analyse_study"]
     assert (analyse.soft_time_limit, analyse.time_limit) == (settings.ANALYSIS_SOFT_TIME_LIMIT, settings.ANALYSIS_TIME_LIMIT)
     assert analyse.soft_time_limit < analyse.time_limit and analyse.reject_on_worker_lost
-    nodule = celery_app.tasks["diagnosis.tasks.score_nodule"]
+    nodule = celery_app.tasks["radiology.score_nodule"]
     assert nodule.acks_late and nodule.soft_time_limit < nodule.time_limit
     sweep = conf.beat_schedule["outbox-sweep"]
-    assert sweep["task"] == "diagnosis.tasks.sweep_outbox" and sweep["schedule"] == settings.OUTBOX_SWEEP_SECONDS
+    assert sweep["task"] == "studies.sweep_outbox" and sweep["schedule"] == settings.OUTBOX_SWEEP_SECONDS
 
 
 def test_settings_use_redis_for_broker_and_results_when_redis_url_is_set(monkeypatch):
@@ -133,19 +136,19 @@ def test_an_api_upload_succeeds_while_the_broker_is_down(users, broker_down, dja
 
 @pytest.mark.django_db
 def test_the_sweep_publishes_studies_the_broker_never_got(users, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr(tasks.analyse_study, "delay", lambda study_id: (_ for _ in ()).throw(BrokerUnavailable("down")))
+    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (lambda study_id: (_ for _ in ()).throw(BrokerUnavailable("down")))(*args))
     missed = upload(users, django_capture_on_commit_callbacks)
     recent = upload(users, django_capture_on_commit_callbacks)
     age(missed, created_at=timedelta(minutes=2))
     ids: list[str] = []
-    monkeypatch.setattr(tasks.analyse_study, "delay", lambda study_id: ids.append(study_id))
+    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (lambda study_id: ids.append(study_id))(*args))
 
     assert tasks.sweep_outbox.apply().get() == {"unpublished": 1}
     assert ids == [str(missed.id)]  # the recent one may still be on its way
     missed.refresh_from_db()
     recent.refresh_from_db()
     assert missed.queued_at is not None and recent.queued_at is None
-    assert queueing.outbox_sweep() == {}  # published once
+    assert outbox.sweep_outbox() == {}  # published once
 
 
 @pytest.mark.django_db
@@ -159,10 +162,10 @@ def test_overlapping_sweeps_publish_a_study_once(users, django_capture_on_commit
     def publish(study_id):
         ids.append(study_id)
         if len(nested) < 3:  # a second sweep runs while the first is publishing
-            nested.append(queueing.outbox_sweep())
+            nested.append(outbox.sweep_outbox())
 
-    monkeypatch.setattr(tasks.analyse_study, "delay", publish)
-    queueing.outbox_sweep()
+    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (publish)(*args))
+    outbox.sweep_outbox()
     assert sorted(ids) == sorted(str(s.id) for s in studies) and len(ids) == 3
 
 
@@ -172,7 +175,7 @@ def test_the_sweep_stops_while_the_broker_is_down(users, django_capture_on_commi
     for study in studies:
         age(study, created_at=timedelta(minutes=1))
     broker_down.clear()
-    assert queueing.outbox_sweep() == {"broker_down": 1}
+    assert outbox.sweep_outbox() == {"broker_down": 1}
     assert len(broker_down) == 1
     assert not Study.objects.filter(queued_at__isnull=False).exists()  # both still waiting
 
@@ -190,11 +193,11 @@ def test_the_sweep_publishes_lost_and_stuck_studies_and_gives_up_on_dying_ones(
         age(study, created_at=past_limit, queued_at=past_limit, started_at=started)
     Study.objects.filter(id=dying.id).update(analysis_attempts=settings.ANALYSIS_MAX_ATTEMPTS)
 
-    assert queueing.outbox_sweep() == {"lost": 1, "stuck": 1, "given_up": 1}
+    assert outbox.sweep_outbox() == {"lost": 1, "stuck": 1, "given_up": 1}
     assert sorted(published) == sorted([str(lost.id), str(stuck.id)])
     dying.refresh_from_db()
     assert dying.status == Study.Status.FAILED and "interrupted several times" in dying.failure_reason
-    assert queueing.outbox_sweep() == {}
+    assert outbox.sweep_outbox() == {}
 
 
 # The task is safe to run twice --------------------------------------------------------
@@ -255,7 +258,7 @@ def test_a_study_whose_runs_keep_dying_fails_with_a_reason(queued_study, ml_weig
     tasks.analyse_study.apply(args=[str(queued_study.id)], retries=1)
     queued_study.refresh_from_db()
     assert queued_study.status == Study.Status.FAILED
-    assert queued_study.failure_reason == str(queueing.ANALYSIS_INTERRUPTED)
+    assert queued_study.failure_reason == str(state.ANALYSIS_INTERRUPTED)
 
 
 @pytest.mark.django_db
@@ -267,17 +270,17 @@ def test_the_soft_time_limit_fails_the_study_with_a_plain_reason(queued_study, m
         partial.extend(written)
         raise SoftTimeLimitExceeded()  # what the worker raises in the task at the soft limit
 
-    monkeypatch.setattr(preread, "analyse_skin_study", interrupted)
+    monkeypatch.setitem(run.PREREADS, Study.Kind.SKIN_PHOTO, interrupted)
     tasks.analyse_study.apply(args=[str(queued_study.id)])
     queued_study.refresh_from_db()
     assert queued_study.status == Study.Status.FAILED
-    assert queued_study.failure_reason == str(services.ANALYSIS_TOO_LONG)
+    assert queued_study.failure_reason == str(state.ANALYSIS_TOO_LONG)
     assert partial and not Artifact.file.field.storage.exists(partial[0])
 
 
 @pytest.mark.django_db
 def test_the_hard_time_limit_fails_the_study_but_never_a_finished_one(queued_study, analysed_study):
-    task = celery_app.tasks["diagnosis.tasks.analyse_study"]
+    task = celery_app.tasks["studies.analyse_study"]
     task.on_failure(TimeLimitExceeded(720), "task-id", [str(analysed_study.id)], {}, None)
     analysed_study.refresh_from_db()
     assert analysed_study.status == Study.Status.DONE
@@ -285,14 +288,14 @@ def test_the_hard_time_limit_fails_the_study_but_never_a_finished_one(queued_stu
     task.on_failure(TimeLimitExceeded(720), "task-id", [str(analysed_study.id)], {}, None)
     analysed_study.refresh_from_db()
     assert analysed_study.status == Study.Status.FAILED
-    assert analysed_study.failure_reason == str(services.ANALYSIS_TOO_LONG)
+    assert analysed_study.failure_reason == str(state.ANALYSIS_TOO_LONG)
 
 
 @pytest.mark.django_db
 def test_a_nodule_that_cannot_be_queued_fails_with_a_reason(users, radiology_studies, broker_down,
                                                             django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        nodule = services.nodule_mark(user=users.radiologist, study=radiology_studies.ct, point=(1, 2, 3))
+        nodule = nodules.nodule_mark(user=users.radiologist, study=radiology_studies.ct, point=(1, 2, 3))
     nodule.refresh_from_db()
     assert nodule.status == Nodule.Status.FAILED and "mark it again" in nodule.failure_reason
 
@@ -301,10 +304,8 @@ def test_a_nodule_that_cannot_be_queued_fails_with_a_reason(users, radiology_stu
 def test_a_duplicate_nodule_task_leaves_a_scored_nodule_alone(users, radiology_studies, monkeypatch):
     nodule = Nodule.objects.create(study=radiology_studies.ct, marked_by=users.radiologist, z=1, y=2, x=3,
                                    status=Nodule.Status.DONE, probability=0.25, threshold=0.5)
-    import diagnosis.preread
-
-    monkeypatch.setattr(diagnosis.preread, "score_nodule", lambda nodule: pytest.fail("scored twice"))
-    tasks.score_nodule.apply(args=[nodule.id])
+    monkeypatch.setattr(nodules, "_score", lambda nodule: pytest.fail("scored twice"))
+    radiology_tasks.score_nodule.apply(args=[nodule.id])
     nodule.refresh_from_db()
     assert nodule.status == Nodule.Status.DONE and nodule.probability == 0.25
 
@@ -312,6 +313,6 @@ def test_a_duplicate_nodule_task_leaves_a_scored_nodule_alone(users, radiology_s
 @pytest.mark.django_db
 def test_the_hard_time_limit_fails_a_nodule(users, radiology_studies):
     nodule = Nodule.objects.create(study=radiology_studies.ct, marked_by=users.radiologist, z=1, y=2, x=3)
-    celery_app.tasks["diagnosis.tasks.score_nodule"].on_failure(TimeLimitExceeded(180), "task-id", [nodule.id], {}, None)
+    celery_app.tasks["radiology.score_nodule"].on_failure(TimeLimitExceeded(180), "task-id", [nodule.id], {}, None)
     nodule.refresh_from_db()
-    assert nodule.status == Nodule.Status.FAILED and nodule.failure_reason == str(services.ANALYSIS_TOO_LONG)
+    assert nodule.status == Nodule.Status.FAILED and nodule.failure_reason == str(state.ANALYSIS_TOO_LONG)

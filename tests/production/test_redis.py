@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
-from diagnosis import services
-from diagnosis.models import Study
+from studies.analysis import run
+from studies import services
+from studies.models import Study
 from lesions_project.celery import app as celery_app
 from tests.conditions import need
 from tests.conftest import photo_upload
@@ -41,7 +42,7 @@ def test_an_upload_is_analysed_by_a_worker_on_redis(users, ml_weights, redis_pre
     assert study.queued_at is not None and study.analysis_attempts == 1
     assert study.result.top_class in study.result.probabilities
     assert study.artifacts.count() == 3
-    assert "diagnosis.tasks.analyse_study" in worker.output()
+    assert "studies.analyse_study" in worker.output()
 
     import redis
 

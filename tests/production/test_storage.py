@@ -11,10 +11,11 @@ from django.core.files.storage import InMemoryStorage, default_storage
 from django.urls import reverse
 from django.utils._os import safe_join
 
-from diagnosis import services
-from diagnosis.models import Artifact, Study
-from diagnosis.preread import local_files
-from tests.diagnosis.test_preread import SHIPPED_WEIGHTS, ct_series, sent
+from studies.analysis import run
+from studies import services
+from studies.models import Artifact, Study
+from studies.storage import local_files
+from tests.studies.test_analysis import SHIPPED_WEIGHTS, ct_series, sent
 
 S3 = "storages.backends.s3.S3Storage"
 BUCKET = "lesions-media"
@@ -36,7 +37,7 @@ def s3(settings):
 
 
 def file_url(study: Study, kind: str) -> str:
-    return reverse("diagnosis:study_file", kwargs={"study_id": study.id, "kind": kind})
+    return reverse("studies:study_file", kwargs={"study_id": study.id, "kind": kind})
 
 
 def test_the_owner_is_redirected_to_a_signed_url_that_expires(client_a, queued_study, s3):
@@ -119,7 +120,7 @@ def test_the_worker_copies_files_of_a_storage_without_paths_to_a_temporary_folde
 def test_a_ct_preread_works_on_a_storage_without_paths(users, in_memory_storage, settings, tmp_path):
     settings.ML_WEIGHTS_DIR = SHIPPED_WEIGHTS
     study = sent(users.clinician, "ct", ct_series(tmp_path))
-    services.study_analyse(study_id=study.id)
+    run.analyse_study(study_id=study.id)
     study.refresh_from_db()
     assert study.status == Study.Status.DONE, study.failure_reason
     volume = study.artifacts.get(kind=Artifact.Kind.VOLUME)
