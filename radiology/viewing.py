@@ -1,6 +1,6 @@
-"""What the review page's image viewer (static/js/viewer.js) is given: the URLs of the
-study's display image or CT volume, its geometry, and the AI's overlays in the viewer's
-coordinates."""
+"""What the review page's image viewer (static/js/viewer/) is given: the URLs of the
+study's display image or CT volume, its geometry, the AI's overlays in the viewer's
+coordinates, and the viewer's words and window presets."""
 
 from __future__ import annotations
 
@@ -17,25 +17,44 @@ from studies.models import Study
 from radiology.models import Nodule
 
 
-# The viewer's words (static/js/viewer.js, its TEXT object), translated by the page.
-VIEWER_TEXTS = (
-    gettext_noop("Loading image…"), gettext_noop("The image could not be loaded."),
-    gettext_noop("The image could not be loaded (HTTP {status})"),
-    gettext_noop("The image data does not match its size ({got} bytes instead of {expected})."),
-    gettext_noop("The image description is invalid."),
-    gettext_noop("The AI overlay could not be loaded; the image is shown without it."),
-    gettext_noop("X-ray"), gettext_noop("Axial"), gettext_noop("Coronal"), gettext_noop("Sagittal"),
-    gettext_noop("{plane} image"), gettext_noop("{plane} slice"), gettext_noop("New mark"),
-    gettext_noop("Viewer tools"), gettext_noop("Pan"), gettext_noop("Window"), gettext_noop("Crosshair"),
-    gettext_noop("Mark nodule"), gettext_noop("Lung"), gettext_noop("Mediastinum"), gettext_noop("Bone"),
-    gettext_noop("Full range"), gettext_noop("W"), gettext_noop("L"), gettext_noop("Window width"),
-    gettext_noop("Window level"), gettext_noop("Zoom in"), gettext_noop("Zoom out"), gettext_noop("Reset view"),
-    gettext_noop("AI overlays"),
-)
+# The viewer's words, under the keys static/js/viewer/ looks them up by. They and the window
+# presets live only here: the page gives them to the viewer as JSON (viewer_config).
+VIEWER_STRINGS = {
+    "loading": gettext_noop("Loading image…"),
+    "loadFailed": gettext_noop("The image could not be loaded."),
+    "loadFailedHttp": gettext_noop("The image could not be loaded (HTTP {status})"),
+    "sizeMismatch": gettext_noop("The image data does not match its size ({got} bytes instead of {expected})."),
+    "badDescription": gettext_noop("The image description is invalid."),
+    "overlayFailed": gettext_noop("The AI overlay could not be loaded; the image is shown without it."),
+    "xray": gettext_noop("X-ray"), "axial": gettext_noop("Axial"),
+    "coronal": gettext_noop("Coronal"), "sagittal": gettext_noop("Sagittal"),
+    "planeImage": gettext_noop("{plane} image"), "slice": gettext_noop("{plane} slice"),
+    "newMark": gettext_noop("New mark"), "toolbar": gettext_noop("Viewer tools"),
+    "pan": gettext_noop("Pan"), "window": gettext_noop("Window"),
+    "crosshair": gettext_noop("Crosshair"), "mark": gettext_noop("Mark nodule"),
+    "widthShort": gettext_noop("W"), "levelShort": gettext_noop("L"),
+    "width": gettext_noop("Window width"), "level": gettext_noop("Window level"),
+    "zoomIn": gettext_noop("Zoom in"), "zoomOut": gettext_noop("Zoom out"),
+    "resetView": gettext_noop("Reset view"), "overlays": gettext_noop("AI overlays"),
+}
+
+# (name, window width, window level): Hounsfield units on a CT, grey levels on an X-ray.
+# The viewer opens with the first.
+WINDOW_PRESETS = {
+    "ct": ((gettext_noop("Lung"), 1500, -600), (gettext_noop("Mediastinum"), 350, 50),
+           (gettext_noop("Bone"), 2000, 500)),
+    "xray": ((gettext_noop("Full range"), 256, 128),),
+}
 
 
-def viewer_strings() -> dict[str, str]:
-    return {text: gettext(text) for text in VIEWER_TEXTS}
+def viewer_config() -> dict:
+    """The viewer's words in the active language and its window presets, for the page's
+    `json_script` "viewer-config"."""
+    return {
+        "strings": {key: gettext(text) for key, text in VIEWER_STRINGS.items()},
+        "presets": {kind: [{"name": gettext(name), "width": width, "level": level} for name, width, level in presets]
+                    for kind, presets in WINDOW_PRESETS.items()},
+    }
 
 
 def viewer_context(study: Study, request: HttpRequest) -> dict | None:
@@ -70,7 +89,7 @@ def viewer_context(study: Study, request: HttpRequest) -> dict | None:
         "nodules": nodules,
         "can_mark": can_mark,
         "nodules_url": reverse("radiology-api:study-nodules", kwargs={"study_id": study.id}),
-        "strings": viewer_strings(),
+        "config": viewer_config(),
     }
 
 

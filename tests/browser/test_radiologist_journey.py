@@ -231,6 +231,9 @@ def test_radiologist_reads_the_xray_and_ct_a_clinician_sent(live_server, desktop
     radiologist.get_by_role("link", name="Xavier Ray").click()
     radiologist.wait_for_url(f"**/radiology/{xray.id}/")
     viewer_ready(radiologist)
+    # Code only from static files, data only as JSON: ready for a Content-Security-Policy
+    # that forbids inline scripts.
+    assert radiologist.locator("script:not([src]):not([type='application/json'])").count() == 0
     radiologist.locator("canvas[data-plane=xray]").scroll_into_view_if_needed()
     settle(radiologist)
     assert state(radiologist)["overlays"] is True
