@@ -1,6 +1,6 @@
 """The image viewer (static/js/viewer/) in a real browser, on synthetic images served by
 Playwright's router: no Django server is involved, but the page carries the viewer's words
-and presets as the review page does, from diagnosis.viewing, under a Content-Security-Policy
+and presets as the review page does, from radiology.viewing, under a Content-Security-Policy
 that forbids inline scripts."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.utils.html import json_script
 from PIL import Image
 from tests.browser.canvas import pixel
 
-from diagnosis.viewing import viewer_config
+from radiology.viewing import viewer_config
 
 ORIGIN = "http://viewer.test"
 STATIC = Path(__file__).resolve().parents[2] / "static"

@@ -1,4 +1,4 @@
-// What the server tells every viewer on the page (diagnosis/viewing.py, viewer_config): the
+// What the server tells every viewer on the page (radiology/viewing.py, viewer_config): the
 // viewer's words in the page's language and its window presets. They arrive as JSON in
 // <script type="application/json" id="viewer-config">, which a Content-Security-Policy
 // that forbids inline scripts still allows, and the viewer keeps no copy of its own.
