@@ -132,7 +132,7 @@ def main() -> None:
         setup_seconds = time.perf_counter() - started
         client = Client()
         client.force_login(radiologist)
-        pages = worklist.worklist_for(radiologist).count() // worklist.PAGE_SIZE + 1
+        pages = worklist.worklist_for(user=radiologist).count() // worklist.PAGE_SIZE + 1
         deep = min(DEEP_PAGE, pages)
         html, api = reverse("radiology:worklist"), reverse("radiology-api:worklist")
         urls = {

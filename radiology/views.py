@@ -28,9 +28,9 @@ from radiology.forms import AddendumForm, SignForm, WorklistFilterForm, add_serv
 def worklist_page(request: HttpRequest) -> HttpResponse:
     review.require_reviewer(request.user)
     form = WorklistFilterForm(request.GET)
-    studies = worklist.worklist_for(request.user, **form.worklist_filters())
+    studies = worklist.worklist_for(user=request.user, **form.worklist_filters())
     page = worklist.WorklistPaginator(studies, worklist.PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(study, worklist.ai_summary(study)) for study in page.object_list]
+    rows = [(study, worklist.ai_summary(study=study)) for study in page.object_list]
     return render(request, "radiology/worklist.html", {"form": form, "page": page, "rows": rows})
 
 
@@ -101,7 +101,7 @@ def add_addendum(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
 
 
 def _reviewable_study(request: HttpRequest, study_id: uuid.UUID) -> Study:
-    study = selectors.study_get_for(request.user, study_id)
+    study = selectors.study_get_for(user=request.user, study_id=study_id)
     if study.kind not in selectors.RADIOLOGY_KINDS:
         raise PermissionDenied
     review.require_reviewer(request.user)
@@ -118,7 +118,7 @@ def _render_review(request: HttpRequest, study: Study, *, sign_form: SignForm | 
         "ai": ai,
         "report": report,
         "addenda": list(report.addenda.all()) if report else [],
-        "files": selectors.files_visible_to(request.user, study),
+        "files": selectors.files_visible_to(user=request.user, study=study),
         "viewer": viewing.viewer_context(study, request),
         "claimed_by_me": study.review == Study.Review.IN_REVIEW and study.claimed_by_id == request.user.id,
         "claimed_by_name": review.display_name(study.claimed_by) if study.claimed_by_id else "",
@@ -133,6 +133,6 @@ def _render_review(request: HttpRequest, study: Study, *, sign_form: SignForm | 
 @require_GET
 def nodule_list(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
     """The marked nodules' list items, for the review page to refresh."""
-    study = selectors.study_get_for(request.user, study_id)
+    study = selectors.study_get_for(user=request.user, study_id=study_id)
     permissions.require(permissions.may_see_findings(request.user, study), review.NOT_A_REVIEWER)
     return render(request, "radiology/includes/nodule_list.html", {"study": study, "nodules": study.nodules.all()})

@@ -31,12 +31,12 @@ WORKLIST_COLUMNS = (
 )
 
 
-def worklist_for(user: User, *, kind: str | None = None, review: str | None = None,
+def worklist_for(*, user: User, kind: str | None = None, review: str | None = None,
                  date_from: datetime.date | None = None, date_to: datetime.date | None = None,
                  mine: bool = False) -> QuerySet[Study]:
     """Radiology studies `user` can see, awaiting or in review unless `review` says which;
     `date_from`/`date_to` bound the upload day (inclusive, in the current time zone)."""
-    studies = studies_visible_to(user).filter(kind__in=RADIOLOGY_KINDS)
+    studies = studies_visible_to(user=user).filter(kind__in=RADIOLOGY_KINDS)
     studies = studies.filter(review=review) if review else studies.filter(review__in=OPEN_REVIEWS)
     if kind:
         studies = studies.filter(kind=kind)
@@ -74,7 +74,7 @@ class AiSummary:
     top_probability: float | None
 
 
-def ai_summary(study: Study) -> AiSummary:
+def ai_summary(*, study: Study) -> AiSummary:
     result = getattr(study, "result", None)
     code = findings.ai_class(study, result)
     if not code:

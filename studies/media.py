@@ -75,7 +75,7 @@ def serve_study_file(request, study, kind: str) -> HttpResponse:
     from studies import selectors
     from studies.audit import Action, audit
 
-    file_field = selectors.study_file_for(request.user, study, kind)
+    file_field = selectors.study_file_for(user=request.user, study=study, kind=kind)
     if kind in AUDITED_DOWNLOADS:
         audit(request.user, study.id, Action.DOWNLOADED, detail=kind, request=request)
     return serve_protected(file_field)

@@ -30,15 +30,15 @@ FILE_KINDS = {
 }
 
 
-def studies_visible_to(user: User) -> QuerySet[Study]:
+def studies_visible_to(*, user: User) -> QuerySet[Study]:
     """The studies ``user`` may see (the rule: accounts.permissions.visible_studies)."""
     visible = permissions.visible_studies(user)
     return Study.objects.all() if visible is None else Study.objects.filter(visible)
 
 
-def files_visible_to(user: User, study: Study) -> set[str]:
+def files_visible_to(*, user: User, study: Study) -> set[str]:
     """Keys of FILE_KINDS that `user` may download for `study` (which they can see)."""
-    available = study_available_files(study)
+    available = study_available_files(study=study)
     if permissions.may_see_findings(user, study):
         return available
     if study.review == Study.Review.SIGNED:
@@ -46,27 +46,27 @@ def files_visible_to(user: User, study: Study) -> set[str]:
     return set()
 
 
-def study_list_for(user: User) -> QuerySet[Study]:
-    return studies_visible_to(user).select_related("result").prefetch_related("files", "artifacts")
+def study_list_for(*, user: User) -> QuerySet[Study]:
+    return studies_visible_to(user=user).select_related("result").prefetch_related("files", "artifacts")
 
 
-def own_studies(user: User) -> QuerySet[Study]:
+def own_studies(*, user: User) -> QuerySet[Study]:
     """The studies `user` uploaded ("My studies"); radiologists find the others in the worklist."""
-    return study_list_for(user).filter(owner=user)
+    return study_list_for(user=user).filter(owner=user)
 
 
-def study_get_for(user: User, study_id: uuid.UUID | str) -> Study:
+def study_get_for(*, user: User, study_id: uuid.UUID | str) -> Study:
     """The study if `user` may see it; Http404 otherwise (never reveal that it exists)."""
     try:
-        return study_list_for(user).get(id=study_id)
+        return study_list_for(user=user).get(id=study_id)
     except (Study.DoesNotExist, ValidationError, ValueError):
         raise Http404("No such study.") from None
 
 
-def study_file_for(user: User, study: Study, kind: str) -> FieldFile:
+def study_file_for(*, user: User, study: Study, kind: str) -> FieldFile:
     """The stored file named `kind` (a key of FILE_KINDS) if it exists (yet) and `user` may
     download it; Http404 otherwise."""
-    if kind not in FILE_KINDS or kind not in files_visible_to(user, study):
+    if kind not in FILE_KINDS or kind not in files_visible_to(user=user, study=study):
         raise Http404("No such file.")
     artifact_kind = FILE_KINDS[kind]
     if artifact_kind is None:
@@ -80,7 +80,7 @@ def study_file_for(user: User, study: Study, kind: str) -> FieldFile:
     raise Http404("No such file.")
 
 
-def study_available_files(study: Study) -> set[str]:
+def study_available_files(*, study: Study) -> set[str]:
     """Keys of FILE_KINDS that this study has a file for."""
     present = {artifact.kind for artifact in study.artifacts.all()}
     available = {name for name, kind in FILE_KINDS.items() if kind is not None and kind in present}

@@ -23,7 +23,7 @@ from studies.models import Study
 @login_required
 @require_GET
 def study_list(request: HttpRequest) -> HttpResponse:
-    studies = selectors.own_studies(request.user)
+    studies = selectors.own_studies(user=request.user)
     return render(request, "studies/study_list.html", {"studies": studies})
 
 
@@ -72,13 +72,13 @@ def radiology_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def study_detail(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
-    study = selectors.study_get_for(request.user, study_id)
+    study = selectors.study_get_for(user=request.user, study_id=study_id)
     if study.kind != Study.Kind.SKIN_PHOTO:
         return _radiology_study(request, study)
     context = {
         "study": study,
         "result": getattr(study, "result", None) if study.status == Study.Status.DONE else None,
-        "files": selectors.files_visible_to(request.user, study),
+        "files": selectors.files_visible_to(user=request.user, study=study),
         "stage_labels": {**dict(Study.Status.choices), **dict(Study.Stage.choices)},
     }
     return render(request, "studies/study_detail.html", context)
@@ -89,7 +89,7 @@ def _radiology_study(request: HttpRequest, study: Study) -> HttpResponse:
     audit(request.user, study.id, Action.VIEWED, request=request)
     context = {
         "study": study,
-        "files": selectors.files_visible_to(request.user, study),
+        "files": selectors.files_visible_to(user=request.user, study=study),
         "findings_visible": permissions.may_see_findings(request.user, study),
         "stage_labels": {**dict(Study.Status.choices), **dict(Study.Stage.choices)},
     }
@@ -100,14 +100,14 @@ def _radiology_study(request: HttpRequest, study: Study) -> HttpResponse:
 @login_required
 @require_GET
 def study_status(request: HttpRequest, study_id: uuid.UUID) -> JsonResponse:
-    study = selectors.study_get_for(request.user, study_id)
+    study = selectors.study_get_for(user=request.user, study_id=study_id)
     return JsonResponse({"status": study.status, "stage": study.stage, "finished": study.is_finished})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_delete(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
-    study = selectors.study_get_for(request.user, study_id)
+    study = selectors.study_get_for(user=request.user, study_id=study_id)
     if not permissions.may_delete(request.user, study):
         raise PermissionDenied
     if request.method == "POST":
@@ -121,5 +121,5 @@ def study_delete(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
 def study_file(request: HttpRequest, study_id: uuid.UUID, kind: str) -> HttpResponse:
     # No login redirect: file URLs are fetched by <img> tags and downloads, and anyone who
     # may not have the file (signed out included: they see no studies) gets a plain 404.
-    study = selectors.study_get_for(request.user, study_id)
+    study = selectors.study_get_for(user=request.user, study_id=study_id)
     return serve_study_file(request, study, kind)

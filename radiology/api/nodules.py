@@ -34,14 +34,14 @@ class NoduleListApi(APIView):
 
     @extend_schema(responses=NoduleSerializer(many=True))
     def get(self, request: Request, study_id) -> Response:
-        study = selectors.study_get_for(request.user, study_id)
+        study = selectors.study_get_for(user=request.user, study_id=study_id)
         if not permissions.may_see_findings(request.user, study):
             raise Http404
         return Response(NoduleSerializer(study.nodules.all(), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: NoduleSerializer})
     def post(self, request: Request, study_id) -> Response:
-        study = selectors.study_get_for(request.user, study_id)
+        study = selectors.study_get_for(user=request.user, study_id=study_id)
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         point = (given.validated_data["z"], given.validated_data["y"], given.validated_data["x"])
@@ -55,7 +55,7 @@ class NoduleHeatmapApi(APIView):
         nodule = Nodule.objects.filter(id=nodule_id).only("study_id", "heatmap").first()
         if nodule is None or not nodule.heatmap:
             raise Http404
-        study = selectors.study_get_for(request.user, nodule.study_id)
+        study = selectors.study_get_for(user=request.user, study_id=nodule.study_id)
         if not permissions.may_see_findings(request.user, study):
             raise Http404
         return serve_protected(nodule.heatmap)

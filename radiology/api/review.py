@@ -49,13 +49,13 @@ class WorklistItemSerializer(serializers.Serializer):
     ai_top_probability = serializers.SerializerMethodField()
 
     def get_ai_class(self, study: Study) -> str:
-        return worklist.ai_summary(study).code
+        return worklist.ai_summary(study=study).code
 
     def get_ai_class_name(self, study: Study) -> str:
-        return worklist.ai_summary(study).name
+        return worklist.ai_summary(study=study).name
 
     def get_ai_top_probability(self, study: Study) -> float | None:
-        return worklist.ai_summary(study).top_probability
+        return worklist.ai_summary(study=study).top_probability
 
 
 class ReviewStateSerializer(serializers.Serializer):
@@ -104,7 +104,7 @@ class WorklistApi(APIView):
         review.require_reviewer(request.user)
         given = self.FilterSerializer(data=request.query_params)
         given.is_valid(raise_exception=True)
-        studies = worklist.worklist_for(request.user, **given.validated_data)
+        studies = worklist.worklist_for(user=request.user, **given.validated_data)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(studies, request, view=self)
         return paginator.get_paginated_response(WorklistItemSerializer(page, many=True).data)
@@ -165,6 +165,6 @@ class StudyAddendumApi(APIView):
 
 def _reviewable_study(request: Request, study_id) -> Study:
     """404 before 403: whether a study exists is told only to those who may see it."""
-    study = selectors.study_get_for(request.user, study_id)
+    study = selectors.study_get_for(user=request.user, study_id=study_id)
     review.require_reviewer(request.user)
     return study

@@ -114,7 +114,7 @@ class StudyOutputSerializer(serializers.Serializer):
     @extend_schema_field(StudyUrlsSerializer)
     def get_urls(self, study: Study) -> dict:
         request = self.context["request"]
-        available = selectors.files_visible_to(request.user, study)
+        available = selectors.files_visible_to(user=request.user, study=study)
 
         def url(kind: str, view: str) -> str | None:
             if kind not in available:
@@ -149,7 +149,7 @@ class StudyListCreateApi(APIView):
     @extend_schema(responses=StudyOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.own_studies(request.user), request, view=self)
+        page = paginator.paginate_queryset(selectors.own_studies(user=request.user), request, view=self)
         data = StudyOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 
@@ -172,7 +172,7 @@ class StudyListCreateApi(APIView):
             upload=given.validated_data["file"],
             language=request.LANGUAGE_CODE,
         )
-        study = selectors.study_get_for(request.user, study.id)
+        study = selectors.study_get_for(user=request.user, study_id=study.id)
         data = StudyOutputSerializer(study, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -183,7 +183,7 @@ class StudyListCreateApi(APIView):
             patient_name=given.get("patient_name", ""), patient_identifier=given.get("patient_identifier", ""),
             request=request,
         )
-        created = selectors.study_list_for(request.user).filter(id__in=[s.id for s in studies]).order_by("created_at")
+        created = selectors.study_list_for(user=request.user).filter(id__in=[s.id for s in studies]).order_by("created_at")
         data = StudyOutputSerializer(created, many=True, context={"request": request}).data
         return Response({"studies": data}, status=status.HTTP_201_CREATED)
 
@@ -191,12 +191,12 @@ class StudyListCreateApi(APIView):
 class StudyDetailApi(APIView):
     @extend_schema(responses=StudyOutputSerializer)
     def get(self, request: Request, study_id) -> Response:
-        study = selectors.study_get_for(request.user, study_id)
+        study = selectors.study_get_for(user=request.user, study_id=study_id)
         return Response(StudyOutputSerializer(study, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, study_id) -> Response:
-        study = selectors.study_get_for(request.user, study_id)
+        study = selectors.study_get_for(user=request.user, study_id=study_id)
         if not permissions.may_delete(request.user, study):
             raise exceptions.PermissionDenied(_("A study in a radiologist's hands cannot be deleted."))
         services.study_delete(study=study)
@@ -221,7 +221,7 @@ class StudyFileApi(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: OpenApiResponse()})
     def get(self, request: Request, study_id, kind: str):
-        study = selectors.study_get_for(request.user, study_id)
+        study = selectors.study_get_for(user=request.user, study_id=study_id)
         return serve_study_file(request, study, kind)
 
 

@@ -50,40 +50,40 @@ def ids(studies) -> list:
 
 def test_urgent_first_then_oldest(users, queue, analysed_study):
     expected = ["urgent_old", "urgent_new", "unassessed", "routine_old", "routine_new"]
-    assert ids(worklist.worklist_for(users.radiologist)) == [queue[name].id for name in expected]
+    assert ids(worklist.worklist_for(user=users.radiologist)) == [queue[name].id for name in expected]
 
 
 def test_only_open_radiology_studies_by_default(users, queue, analysed_study):
     admin = user_create(username="ada", password=PASSWORD, role=User.Role.ADMIN)
     Study.objects.filter(id=queue["routine_new"].id).update(review=Study.Review.SIGNED)
     Study.objects.filter(id=queue["routine_old"].id).update(review=Study.Review.NONE)
-    listed = set(ids(worklist.worklist_for(admin)))
+    listed = set(ids(worklist.worklist_for(user=admin)))
     assert analysed_study.id not in listed  # a skin photo, even for an admin
     assert listed == {queue[name].id for name in ("urgent_new", "urgent_old", "unassessed")}
-    assert set(ids(worklist.worklist_for(admin, review=Study.Review.SIGNED))) == {queue["routine_new"].id}
+    assert set(ids(worklist.worklist_for(user=admin, review=Study.Review.SIGNED))) == {queue["routine_new"].id}
 
 
 def test_filters(users, queue):
     rita = users.radiologist
-    assert set(ids(worklist.worklist_for(rita, kind=Study.Kind.CT))) == {queue["urgent_old"].id, queue["unassessed"].id}
+    assert set(ids(worklist.worklist_for(user=rita, kind=Study.Kind.CT))) == {queue["urgent_old"].id, queue["unassessed"].id}
     review.study_claim(user=rita, study=queue["unassessed"])
-    assert ids(worklist.worklist_for(rita, mine=True)) == [queue["unassessed"].id]
-    assert ids(worklist.worklist_for(rita, review=Study.Review.IN_REVIEW)) == [queue["unassessed"].id]
-    assert queue["unassessed"].id not in ids(worklist.worklist_for(rita, review=Study.Review.AWAITING))
+    assert ids(worklist.worklist_for(user=rita, mine=True)) == [queue["unassessed"].id]
+    assert ids(worklist.worklist_for(user=rita, review=Study.Review.IN_REVIEW)) == [queue["unassessed"].id]
+    assert queue["unassessed"].id not in ids(worklist.worklist_for(user=rita, review=Study.Review.AWAITING))
     today = timezone.localdate()
-    recent = worklist.worklist_for(rita, date_from=today - datetime.timedelta(days=2))
+    recent = worklist.worklist_for(user=rita, date_from=today - datetime.timedelta(days=2))
     assert set(ids(recent)) == {queue[name].id for name in ("urgent_new", "unassessed", "routine_new")}
-    older = worklist.worklist_for(rita, date_to=today - datetime.timedelta(days=3))
+    older = worklist.worklist_for(user=rita, date_to=today - datetime.timedelta(days=3))
     assert set(ids(older)) == {queue["routine_old"].id, queue["urgent_old"].id}
 
 
 def test_patients_and_clinicians_see_only_their_own(users, queue):
-    assert not worklist.worklist_for(users.patient_a).exists()
-    assert len(worklist.worklist_for(users.clinician)) == 5  # theirs: the selector decides
+    assert not worklist.worklist_for(user=users.patient_a).exists()
+    assert len(worklist.worklist_for(user=users.clinician)) == 5  # theirs: the selector decides
 
 
 def test_ai_summary(users, queue):
-    rows = {study.id: worklist.ai_summary(study) for study in worklist.worklist_for(users.radiologist)}
+    rows = {study.id: worklist.ai_summary(study=study) for study in worklist.worklist_for(user=users.radiologist)}
     assert rows[queue["urgent_new"].id] == worklist.AiSummary("bacterial", "Bacterial pneumonia", pytest.approx(0.91))
     assert rows[queue["routine_old"].id].code == "normal"
     assert rows[queue["unassessed"].id] == worklist.AiSummary("", "", None)

@@ -56,26 +56,26 @@ def test_lists_show_only_own_studies(client_a, client_b, users, analysed_study):
 def test_radiologist_sees_radiology_studies_but_not_skin_photos(users, analysed_study):
     xray = Study.objects.create(owner=users.patient_b, kind=Study.Kind.CHEST_XRAY)
     ct = Study.objects.create(owner=users.patient_b, kind=Study.Kind.CT)
-    visible = set(selectors.studies_visible_to(users.radiologist))
+    visible = set(selectors.studies_visible_to(user=users.radiologist))
     assert visible == {xray, ct}
     client = Client()
     client.force_login(users.radiologist)
     assert client.get(reverse("studies:study_detail", kwargs={"study_id": analysed_study.id})).status_code == 404
     assert client.get(reverse("studies:study_detail", kwargs={"study_id": xray.id})).status_code == 200
     # patients still see only their own radiology studies
-    assert set(selectors.studies_visible_to(users.patient_a)) == {analysed_study}
+    assert set(selectors.studies_visible_to(user=users.patient_a)) == {analysed_study}
 
 
 def test_admin_role_and_superuser_see_everything(users, analysed_study):
     other = Study.objects.create(owner=users.patient_b, kind=Study.Kind.CT)
     admin = user_create(username="ada", password="a-long-Password-123", role=User.Role.ADMIN)
     superuser = user_create(username="root", password="a-long-Password-123", superuser=True)
-    assert set(selectors.studies_visible_to(admin)) == {analysed_study, other}
-    assert set(selectors.studies_visible_to(superuser)) == {analysed_study, other}
+    assert set(selectors.studies_visible_to(user=admin)) == {analysed_study, other}
+    assert set(selectors.studies_visible_to(user=superuser)) == {analysed_study, other}
 
 
 def test_anonymous_sees_nothing(client, analysed_study):
-    assert not selectors.studies_visible_to(AnonymousUser()).exists()
+    assert not selectors.studies_visible_to(user=AnonymousUser()).exists()
     response = client.get(reverse("studies:study_file", kwargs={"study_id": analysed_study.id, "kind": "upload"}))
     assert response.status_code == 404  # a file URL never redirects to the login page
     assert APIClient().get(reverse("studies-api:study-detail", kwargs={"study_id": analysed_study.id})).status_code == 401
