@@ -61,9 +61,10 @@ def _load_models_in_pool_process(**kwargs) -> None:
 
 
 def load_models() -> None:
-    from django.conf import settings
+    # settings and ml load in the worker only: this module is imported by every process
+    from django.conf import settings  # noqa: PLC0415
 
-    from ml.registry import load_all_installed
+    from ml.registry import load_all_installed  # noqa: PLC0415
 
     installed = load_all_installed(settings.ML_WEIGHTS_DIR)
     logging.getLogger(__name__).info(

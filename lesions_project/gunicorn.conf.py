@@ -71,6 +71,6 @@ proc_name = "lesions-web"
 def child_exit(server, worker):
     """A gunicorn worker that exits leaves its Prometheus files behind; mark them dead so
     /metrics stops counting its live gauges."""
-    from lesions_project.metrics import mark_process_dead
+    from lesions_project.metrics import mark_process_dead  # noqa: PLC0415  gunicorn reads this file before Django is set up
 
     mark_process_dead(worker.pid)

@@ -9,6 +9,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+from celery import current_app as app
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -43,8 +44,6 @@ def database_status() -> str:
 
 def broker_status() -> str:
     """The broker the Celery app publishes to (settings: REDIS_URL, else BROKER_DIR)."""
-    from lesions_project.celery import app
-
     url = str(app.conf.broker_url or "")
     try:
         if is_redis_url(url):
@@ -73,9 +72,10 @@ def is_redis_url(url: str) -> bool:
 
 def redis_client(url: str, timeout: float = BROKER_TIMEOUT):
     """A Redis client that fails within `timeout` seconds instead of retrying."""
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
+    # redis is needed only where the broker is Redis (not for make run's filesystem broker)
+    import redis  # noqa: PLC0415
+    from redis.backoff import NoBackoff  # noqa: PLC0415
+    from redis.retry import Retry  # noqa: PLC0415
 
     return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout,
                                 retry=Retry(NoBackoff(), 0), retry_on_timeout=False)

@@ -25,17 +25,24 @@ import socket
 import threading
 import time
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Iterable, Iterator
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from celery import current_app as app
 from celery.signals import task_postrun, worker_ready
 from django.conf import settings
+from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
+
+from lesions_project.health import is_redis_url, redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -220,9 +227,6 @@ def queue_names() -> list[str]:
 
 
 def broker_queue_lengths() -> dict[str, int]:
-    from lesions_project.celery import app
-    from lesions_project.health import is_redis_url
-
     url = str(app.conf.broker_url or "")
     options = app.conf.broker_transport_options or {}
     if is_redis_url(url):
@@ -237,8 +241,6 @@ _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 
 def redis_queue_lengths(url: str, names: Iterable[str], *, prefix: str = "") -> dict[str, int]:
-    from lesions_project.health import redis_client
-
     names = list(names)
     client = redis_client(url)
     try:
@@ -264,10 +266,9 @@ def filesystem_queue_lengths(folder: Path, names: Iterable[str]) -> dict[str, in
 
 
 def _waiting_studies() -> Iterator[GaugeMetricFamily]:
-    from django.db.models import Count, Min
-    from django.utils import timezone
-
-    from studies.models import Study
+    # Models load only once the app registry is ready; this module is imported before it
+    # (by the settings' middleware and the Celery app).
+    from studies.models import Study  # noqa: PLC0415
 
     waiting = GaugeMetricFamily("lesions_studies_waiting", "Studies queued or being analysed, by kind and status.",
                                 labels=["kind", "status"])
@@ -305,7 +306,7 @@ def _observe_analysis(sender=None, task=None, args=None, kwargs=None, state=None
 
 def observe_study(study_id) -> None:
     """Record how a study's analysis ended: its durations when done, a failure when failed."""
-    from studies.models import Study, StudyResult
+    from studies.models import Study, StudyResult  # noqa: PLC0415  (see _waiting_studies)
 
     multiprocess_dir()
     study = Study.objects.filter(id=study_id).values("kind", "status", "started_at", "finished_at").first()
@@ -335,9 +336,6 @@ def _serve_worker_metrics(sender=None, **kwargs) -> None:
 def serve_worker_metrics(port: int, address: str = "0.0.0.0"):
     """Serve this machine's metric files at http://address:port/metrics from a thread, with
     the web's access rules. The queue gauges are left to the web, so they are counted once."""
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
     multiprocess_dir()
 
     def app(environ, start_response):

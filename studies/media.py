@@ -8,6 +8,9 @@ from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
+from studies import selectors
+from studies.audit import Action, audit
+
 
 def serve_protected(file_field: FieldFile, *, download_name: str | None = None) -> HttpResponse:
     """A response that delivers the file, to a user whose access was checked.
@@ -52,7 +55,7 @@ def _is_s3(storage) -> bool:
     """Whether `storage` is django-storages' S3Storage (boto3 is imported only then)."""
     if not any(cls.__name__ == "S3Storage" for cls in storage.__class__.__mro__):
         return False
-    from storages.backends.s3 import S3Storage
+    from storages.backends.s3 import S3Storage  # noqa: PLC0415  boto3 is imported only for S3
 
     return isinstance(storage, S3Storage)
 
@@ -72,9 +75,6 @@ AUDITED_DOWNLOADS = {"report.pdf", "upload"}
 def serve_study_file(request, study, kind: str) -> HttpResponse:
     """A study's file named `kind`, if the user may download it (else 404); the one place
     that serves study files, for pages and the API."""
-    from studies import selectors
-    from studies.audit import Action, audit
-
     file_field = selectors.study_file_for(user=request.user, study=study, kind=kind)
     if kind in AUDITED_DOWNLOADS:
         audit(request.user, study.id, Action.DOWNLOADED, detail=kind, request=request)

@@ -31,7 +31,7 @@ class ReportError(Exception):
 
 @lru_cache(maxsize=1)
 def report_fonts() -> dict[str, str]:
-    import matplotlib
+    import matplotlib  # noqa: PLC0415  only its font folder; importing it costs a second
 
     folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     fonts = {"regular": folder / "DejaVuSans.ttf", "bold": folder / "DejaVuSans-Bold.ttf"}

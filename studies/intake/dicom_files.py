@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.utils.translation import gettext as _
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
 
 from lesions_project.errors import ApplicationError
 
@@ -37,9 +40,6 @@ class DicomInfo:
 
 def read_dicom(fileobj: IO[bytes]):
     """The pydicom dataset in ``fileobj``, or an ApplicationError saying why."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
     fileobj.seek(0)
     try:
         dataset = pydicom.dcmread(fileobj)
@@ -80,7 +80,5 @@ def check_dicom(dataset, *, modalities: set[str]) -> DicomInfo:
 
 
 def _sop_class_name(uid: str) -> str:
-    from pydicom.uid import UID
-
     name = UID(uid).name
     return name if name and name != uid else uid

@@ -31,7 +31,9 @@ from studies.intake.photos import read_photo
 from studies.intake.archives import read_members
 from studies.intake.deidentify import UidMap, deidentify
 from studies.intake.dicom_files import CT_MODALITIES, RADIOGRAPH_MODALITIES, check_dicom, read_dicom
+from studies.analysis.outbox import queue_analysis
 from studies.models import Study, StudyFile
+from studies.storage import delete_files
 from ml.series import SeriesError, order_slices
 
 logger = logging.getLogger(__name__)
@@ -151,8 +153,6 @@ def store(*, owner: User, prepared: list[PreparedStudy], language: str, patient_
     """Create the studies and their files in one transaction; queue each once committed."""
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
-    from studies.services import delete_files, queue_analysis
-
     written: list[str] = []
     studies: list[Study] = []
     try:
