@@ -244,11 +244,11 @@ def test_a_redelivery_or_a_retry_may_resume_a_processing_study():
         retries = 0
         delivery_info = {"redelivered": True}
 
-    assert tasks._resumes(Request())
+    assert tasks.resumes(Request())
     Request.delivery_info = {"redelivered": False}
-    assert not tasks._resumes(Request())
+    assert not tasks.resumes(Request())
     Request.retries = 1
-    assert tasks._resumes(Request())
+    assert tasks.resumes(Request())
 
 
 @pytest.mark.django_db
