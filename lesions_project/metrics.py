@@ -315,7 +315,7 @@ def observe_study(study_id) -> None:
     kind = study["kind"]
     if study["status"] == Study.Status.FAILED:
         STUDY_FAILURES.labels(kind).inc()
-    elif study["status"] == Study.Status.DONE:
+    elif study["status"] in (Study.Status.DONE, Study.Status.NOT_ASSESSABLE):
         if study["started_at"] and study["finished_at"]:
             STUDY_DURATION.labels(kind).observe(max(0.0, (study["finished_at"] - study["started_at"]).total_seconds()))
         findings = StudyResult.objects.filter(study_id=study_id).values_list("findings", flat=True).first() or {}

@@ -196,12 +196,20 @@ def ai_findings_snapshot(study: Study, result: StudyResult | None) -> dict:
         "models": [{"name": str(m.get("name", "")), "version": str(m.get("version", ""))}
                    for m in (result.models if done else []) if isinstance(m, dict)],
         "not_installed": [str(name) for name in data.get("not_installed") or []],
+        "gate_reasons": _gate_reasons(study, result),
         "findings": {key: value for key, value in data.items() if key not in _BULKY_FINDINGS},
     }
 
 
 # Worker bookkeeping and viewer geometry, not findings.
 _BULKY_FINDINGS = frozenset({"timings", "image_size", "volume"})
+
+
+def _gate_reasons(study: Study, result: StudyResult | None) -> list[str]:
+    """The input gate's reason codes when it refused the image (studies.assessability)."""
+    if result is None or study.status != Study.Status.NOT_ASSESSABLE or not isinstance(result.findings, dict):
+        return []
+    return [str(code) for code in (result.findings.get("gate") or {}).get("reasons") or []]
 
 
 def _ranked(probabilities) -> list[dict]:

@@ -60,7 +60,7 @@ def viewer_config() -> dict:
 def viewer_context(study: Study, request: HttpRequest) -> dict | None:
     """The viewer's data attributes and the marked nodules; None when there is nothing to
     show yet (the pre-read has not built the display image or volume)."""
-    result = getattr(study, "result", None) if study.status == Study.Status.DONE else None
+    result = getattr(study, "result", None) if study.status in (Study.Status.DONE, Study.Status.NOT_ASSESSABLE) else None
     files = selectors.files_visible_to(user=request.user, study=study)
     if result is None:
         return None

@@ -31,6 +31,9 @@ class Study(models.Model):
         QUEUED = "queued", _("Waiting in the queue")
         PROCESSING = "processing", _("Being analysed")
         DONE = "done", _("Done")
+        # The models' input gate refused the image (a photo that is not a lesion, blurred,
+        # a film that is not a chest X-ray): no finding is shown, the reasons are.
+        NOT_ASSESSABLE = "not_assessable", _("Not assessable")
         FAILED = "failed", _("Failed")
 
     class Stage(models.TextChoices):
@@ -115,13 +118,17 @@ class Study(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED}
+        return self.status in {self.Status.DONE, self.Status.NOT_ASSESSABLE, self.Status.FAILED}
 
     @property
     def upload(self) -> "StudyFile | None":
         """The first uploaded file (the photo of a skin study); uses prefetched files if any."""
         files = list(self.files.all())
         return files[0] if files else None
+
+    @property
+    def assessable(self) -> bool:
+        return self.status != self.Status.NOT_ASSESSABLE
 
     @property
     def stage_label(self) -> str:

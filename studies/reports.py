@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 from xhtml2pdf import pisa
 
+from studies import assessability
 from studies.models import Study, StudyResult
 
 
@@ -46,10 +47,13 @@ def render_report_pdf(
     study: Study,
     result: StudyResult,
     photo: Image.Image,
-    outline: Image.Image,
-    heatmap: Image.Image,
+    outline: Image.Image | None,
+    heatmap: Image.Image | None,
 ) -> bytes:
-    """The PDF for a finished analysis, in the study's language. `result` may be unsaved."""
+    """The PDF for a finished analysis, in the study's language. `result` may be unsaved.
+    A photo the models' input gate refused (``result.findings["gate"]``) has no outline
+    and no heatmap: the report gives the reasons instead of a class."""
+    gate = result.findings.get("gate") or {"assessable": True, "reasons": []}
     with translation.override(study.language):
         html = render_to_string(
             "studies/report_pdf.html",
@@ -58,8 +62,10 @@ def render_report_pdf(
                 "result": result,
                 "fonts": report_fonts(),
                 "photo_uri": image_data_uri(photo),
-                "outline_uri": image_data_uri(outline),
-                "heatmap_uri": image_data_uri(heatmap),
+                "outline_uri": image_data_uri(outline) if outline else "",
+                "heatmap_uri": image_data_uri(heatmap) if heatmap else "",
+                "assessable": gate["assessable"],
+                "reasons": [] if gate["assessable"] else assessability.reasons_for(gate["reasons"]),
                 "reported_at": study.finished_at or timezone.now(),
                 "photo_name": study.upload.original_name if study.upload else "",
             },

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import permissions
 from lesions_project.errors import ApplicationError
-from studies import selectors, services
+from studies import assessability, selectors, services
 from studies.audit import Action, audit
 from studies.forms import RadiologyUploadForm, StudyUploadForm
 from studies.intake.scans import SEND_RADIOLOGY_ONLY, radiology_studies_create
@@ -78,6 +78,7 @@ def study_detail(request: HttpRequest, study_id: uuid.UUID) -> HttpResponse:
     context = {
         "study": study,
         "result": getattr(study, "result", None) if study.status == Study.Status.DONE else None,
+        "reasons": assessability.study_reasons(study),
         "files": selectors.files_visible_to(user=request.user, study=study),
         "stage_labels": {**dict(Study.Status.choices), **dict(Study.Stage.choices)},
     }

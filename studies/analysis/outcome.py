@@ -20,6 +20,17 @@ class Outcome:
     result: StudyResult
     artifacts: list[Artifact]  # files written, rows not saved yet
     urgency: int | None  # None for a skin photo (its advice comes from the probabilities)
+    assessable: bool = True  # False: the input gate refused the image; the result has no class
+
+    @property
+    def status(self) -> str:
+        return Study.Status.DONE if self.assessable else Study.Status.NOT_ASSESSABLE
+
+
+def gate_findings(gate) -> dict:
+    """The input gate's verdict as stored in StudyResult.findings["gate"]."""
+    return {"assessable": bool(gate.assessable), "reasons": list(gate.reasons),
+            "scores": {name: round(float(value), 4) for name, value in gate.scores.items()}}
 
 
 def write_artifacts(study: Study, written: list[str], contents: dict[str, tuple[str, bytes]]) -> list[Artifact]:

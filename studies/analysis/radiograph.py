@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 from PIL import Image
 
-from studies.analysis.outcome import URGENCY, Outcome, encoded, model_list, rounded, write_artifacts
+from studies.analysis.outcome import URGENCY, Outcome, encoded, gate_findings, model_list, rounded, write_artifacts
 from studies.intake.photos import open_photo
 from studies.intake.scans import DICOM_CONTENT_TYPE
 from studies.models import Artifact, Study, StudyFile, StudyResult
@@ -25,6 +25,8 @@ def preread_radiograph(study: Study, *, progress: Callable[[str], None], written
 
     image = display_image(study.upload)
     analysis = analyse_radiograph(image, weights_dir=settings.ML_WEIGHTS_DIR, progress=progress)
+    if not analysis.gate.assessable:
+        return _not_assessable(study, image, analysis, progress=progress, written=written)
     progress(Study.Stage.OVERLAYS)
     overlay = ml.draw_heatmap(image.convert("RGB"), analysis.heatmap)
     positive = analysis.pneumonia_probability >= analysis.pneumonia_threshold
@@ -37,6 +39,7 @@ def preread_radiograph(study: Study, *, progress: Callable[[str], None], written
         "not_installed": analysis.not_installed,
         "image_size": list(image.size),
         "timings": rounded(analysis.timings),
+        "gate": gate_findings(analysis.gate),
     }
     result = StudyResult(
         study=study,
@@ -74,3 +77,17 @@ def display_image(upload: StudyFile | None) -> Image.Image:
 def _box(box) -> dict:
     return {"x0": float(box.x), "y0": float(box.y), "x1": float(box.x + box.width),
             "y1": float(box.y + box.height), "label": str(box.label), "score": float(box.score)}
+
+
+def _not_assessable(study: Study, image: Image.Image, analysis, *, progress: Callable[[str], None],
+                    written: list[str]) -> Outcome:
+    """The input gate refused the image: the radiologist reads it without an AI finding,
+    heatmap or urgency; the display image is kept for the viewer."""
+    result = StudyResult(
+        study=study, top_class="", probabilities={}, models=model_list(analysis.models),
+        findings={"gate": gate_findings(analysis.gate), "image_size": list(image.size),
+                  "timings": rounded(analysis.timings)},
+    )
+    progress(Study.Stage.SAVING)
+    artifacts = write_artifacts(study, written, {Artifact.Kind.IMAGE: ("image.png", encoded(image, "PNG"))})
+    return Outcome(result, artifacts, Study.Urgency.NOT_ASSESSED, assessable=False)

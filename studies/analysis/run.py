@@ -66,7 +66,8 @@ def analyse_study(*, study_id: uuid.UUID | str, rerun: bool = True, resume: bool
                 state.mark_failed(study_id=study.id, reason=KIND_NOT_SUPPORTED)
                 return
             outcome = preread(study, progress=lambda stage: state.set_stage(study.id, stage), written=written)
-            state.store_outcome(study, result=outcome.result, artifacts=outcome.artifacts, urgency=outcome.urgency)
+            state.store_outcome(study, result=outcome.result, artifacts=outcome.artifacts, urgency=outcome.urgency,
+                                status=outcome.status)
         except (OperationalError, SoftTimeLimitExceeded):
             delete_files(written)
             raise

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from studies.analysis.outcome import Outcome, encoded, model_list, rounded, write_artifacts
+from studies.analysis.outcome import Outcome, encoded, gate_findings, model_list, rounded, write_artifacts
 from studies.intake.photos import open_photo, working_copy
 from studies.models import Artifact, Study, StudyResult
 from studies.reports import render_report_pdf
@@ -24,6 +24,8 @@ def preread_skin_photo(study: Study, *, progress: Callable[[str], None], written
         photo = working_copy(open_photo(stored))
     analysis = ml.analyse_skin_photo(photo, weights_dir=settings.ML_WEIGHTS_DIR, progress=progress)
     timings = {stage: float(seconds) for stage, seconds in analysis.timings.items()}
+    if not analysis.gate.assessable:
+        return _not_assessable(study, photo, analysis, timings=timings, progress=progress, written=written)
 
     progress(Study.Stage.OVERLAYS)
     started = time.perf_counter()
@@ -36,7 +38,7 @@ def preread_skin_photo(study: Study, *, progress: Callable[[str], None], written
         probabilities={name: float(p) for name, p in analysis.probabilities.items()},
         lesion_area_fraction=float(analysis.lesion_area_fraction),
         models=model_list(analysis.models),
-        findings={"timings": timings, "image_size": list(photo.size)},
+        findings={"timings": timings, "image_size": list(photo.size), "gate": gate_findings(analysis.gate)},
     )
 
     progress(Study.Stage.REPORT)
@@ -54,3 +56,19 @@ def preread_skin_photo(study: Study, *, progress: Callable[[str], None], written
     timings["saving"] = time.perf_counter() - started  # files only; the rows follow
     result.findings["timings"] = rounded(timings)
     return Outcome(result, artifacts, None)
+
+
+def _not_assessable(study: Study, photo, analysis, *, timings: dict, progress: Callable[[str], None],
+                    written: list[str]) -> Outcome:
+    """The input gate refused the photo: no class, no outline, no heatmap; the report says
+    why and what to do."""
+    result = StudyResult(
+        study=study, top_class="", probabilities={}, lesion_area_fraction=None,
+        models=model_list(analysis.models),
+        findings={"timings": rounded(timings), "image_size": list(photo.size), "gate": gate_findings(analysis.gate)},
+    )
+    progress(Study.Stage.REPORT)
+    pdf = render_report_pdf(study=study, result=result, photo=photo, outline=None, heatmap=None)
+    progress(Study.Stage.SAVING)
+    artifacts = write_artifacts(study, written, {Artifact.Kind.REPORT_PDF: ("report.pdf", pdf)})
+    return Outcome(result, artifacts, None, assessable=False)

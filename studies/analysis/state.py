@@ -1,6 +1,6 @@
 """The analysis run's states and the only writes that move a study between them.
 
-    queued --start_run--> processing --store_outcome--> done
+    queued --start_run--> processing --store_outcome--> done | not_assessable
                               |  \\--mark_failed--> failed
                               \\-- (worker died) -- the outbox or a redelivery starts it again
 
@@ -84,8 +84,10 @@ def mark_failed(*, study_id: uuid.UUID | str, reason: str | Promise | None = Non
     ))
 
 
-def store_outcome(study: Study, *, result: StudyResult, artifacts: list[Artifact], urgency: int | None = None) -> None:
-    """Replace any earlier result and artifacts in one transaction and mark the study done.
+def store_outcome(study: Study, *, result: StudyResult, artifacts: list[Artifact], urgency: int | None = None,
+                  status: str = Study.Status.DONE) -> None:
+    """Replace any earlier result and artifacts in one transaction and mark the study done
+    (or not assessable, when the models' input gate refused the image).
     A signed report's PDF is kept: a re-run of the pre-read never changes a final report.
     Raises StudyGone when the study was deleted meanwhile."""
     with transaction.atomic():
@@ -102,6 +104,6 @@ def store_outcome(study: Study, *, result: StudyResult, artifacts: list[Artifact
         now = timezone.now()
         fields = {"urgency": urgency} if urgency is not None else {}
         Study.objects.filter(id=study.id).update(
-            status=Study.Status.DONE, stage="", failure_reason="", finished_at=now, updated_at=now, **fields
+            status=status, stage="", failure_reason="", finished_at=now, updated_at=now, **fields
         )
         transaction.on_commit(lambda: delete_files(replaced))

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions
-from studies import advice, findings, selectors, services
+from studies import advice, assessability, findings, selectors, services
 from studies.intake import photos
 from studies.audit import Action, audit
 from studies.intake.scans import SEND_RADIOLOGY_ONLY, radiology_studies_create
@@ -76,6 +76,13 @@ class StudyUrlsSerializer(serializers.Serializer):
     report = serializers.URLField(allow_null=True)
 
 
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="blurred | too_dark | too_bright | no_lesion | lesion_cut_off | "
+                                           "not_a_lesion | not_a_chest_radiograph | unknown")
+    message = serializers.CharField()
+    advice = serializers.CharField()
+
+
 class StudyOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.CharField()
@@ -87,6 +94,10 @@ class StudyOutputSerializer(serializers.Serializer):
     original_name = serializers.SerializerMethodField()
     urgency = serializers.SerializerMethodField(help_text="the AI's triage of an X-ray or CT; null for photos")
     review = serializers.CharField(help_text="awaiting | in_review | signed for X-rays and CT; empty for photos")
+    assessable = serializers.SerializerMethodField(
+        help_text="false: the models' input gate refused the image (status not_assessable; no result, see "
+                  "reasons); true once a result exists; null before that")
+    reasons = serializers.SerializerMethodField(help_text="why the image is not assessable, and what to do")
     result = serializers.SerializerMethodField()
     urls = serializers.SerializerMethodField()
 
@@ -97,6 +108,21 @@ class StudyOutputSerializer(serializers.Serializer):
         if study.kind == Study.Kind.SKIN_PHOTO:
             return None
         return Study.Urgency(study.urgency).name.lower()
+
+    def get_assessable(self, study: Study) -> bool | None:
+        if not self._findings_visible(study) or study.status not in (Study.Status.DONE, Study.Status.NOT_ASSESSABLE):
+            return None
+        return study.status == Study.Status.DONE
+
+    @extend_schema_field(ReasonSerializer(many=True))
+    def get_reasons(self, study: Study) -> list[dict]:
+        if not self._findings_visible(study):
+            return []
+        return [{"code": r.code, "message": str(r.message), "advice": str(r.advice)}
+                for r in assessability.study_reasons(study)]
+
+    def _findings_visible(self, study: Study) -> bool:
+        return study.kind == Study.Kind.SKIN_PHOTO or permissions.may_see_findings(self.context["request"].user, study)
 
     @extend_schema_field(PolymorphicProxySerializer(
         component_name="StudyResultAny", serializers=[ResultSerializer, RadiologyResultSerializer],

@@ -2,7 +2,7 @@
 from django import template
 from django.utils.formats import number_format
 
-from studies import advice
+from studies import advice, assessability
 
 register = template.Library()
 
@@ -35,3 +35,9 @@ def urgency(probabilities: dict[str, float]) -> advice.Urgency:
 @register.simple_tag
 def disclaimer() -> str:
     return str(advice.DISCLAIMER)
+
+
+@register.simple_tag
+def assessability_reason(code: str) -> assessability.Reason:
+    """Why the input gate refused an image, from its reason code (studies.assessability)."""
+    return assessability.reasons_for([code])[0]
