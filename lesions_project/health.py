@@ -72,10 +72,9 @@ def is_redis_url(url: str) -> bool:
 
 def redis_client(url: str, timeout: float = BROKER_TIMEOUT):
     """A Redis client that fails within `timeout` seconds instead of retrying."""
-    # redis is needed only where the broker is Redis (not for make run's filesystem broker)
-    import redis  # noqa: PLC0415
-    from redis.backoff import NoBackoff  # noqa: PLC0415
-    from redis.retry import Retry  # noqa: PLC0415
+    import redis  # noqa: PLC0415  only where the broker is Redis, not for make run's filesystem broker
+    from redis.backoff import NoBackoff  # noqa: PLC0415  (as above)
+    from redis.retry import Retry  # noqa: PLC0415  (as above)
 
     return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout,
                                 retry=Retry(NoBackoff(), 0), retry_on_timeout=False)

@@ -266,9 +266,7 @@ def filesystem_queue_lengths(folder: Path, names: Iterable[str]) -> dict[str, in
 
 
 def _waiting_studies() -> Iterator[GaugeMetricFamily]:
-    # Models load only once the app registry is ready; this module is imported before it
-    # (by the settings' middleware and the Celery app).
-    from studies.models import Study  # noqa: PLC0415
+    from studies.models import Study  # noqa: PLC0415  models need the app registry; this module loads before it
 
     waiting = GaugeMetricFamily("lesions_studies_waiting", "Studies queued or being analysed, by kind and status.",
                                 labels=["kind", "status"])

@@ -18,10 +18,9 @@ DISPLAY_MAX_SIDE = 2048
 
 
 def preread_radiograph(study: Study, *, progress: Callable[[str], None], written: list[str]) -> Outcome:
-    # ml imported here, not at the top: web processes never load torch
-    import ml  # noqa: PLC0415
-    from ml.chest import analyse_radiograph, radiograph_urgency  # noqa: PLC0415
-    from ml.overlays import heatmap_layer  # noqa: PLC0415
+    import ml  # noqa: PLC0415  worker only: web processes never load torch
+    from ml.chest import analyse_radiograph, radiograph_urgency  # noqa: PLC0415  worker only (torch)
+    from ml.overlays import heatmap_layer  # noqa: PLC0415  worker only (torch)
 
     image = display_image(study.upload)
     analysis = analyse_radiograph(image, weights_dir=settings.ML_WEIGHTS_DIR, progress=progress)
