@@ -11,8 +11,8 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "role", "is_staff", "is_active", "date_joined")
     list_filter = ("role", "is_staff", "is_superuser", "is_active")
     search_fields = ("username", "email")
-    fieldsets = DjangoUserAdmin.fieldsets + ((_("Platform"), {"fields": ("role",)}),)
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + ((_("Platform"), {"fields": ("email", "role")}),)
+    fieldsets = (*DjangoUserAdmin.fieldsets, (_("Platform"), {"fields": ("role",)}))
+    add_fieldsets = (*DjangoUserAdmin.add_fieldsets, (_("Platform"), {"fields": ("email", "role")}))
 
     def save_model(self, request, obj: User, form, change: bool) -> None:
         user_apply_role(user=obj)

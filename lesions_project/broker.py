@@ -38,7 +38,7 @@ def filesystem_options(folder: Path) -> dict:
 class Channel(filesystem.Channel):
     def _put(self, queue, payload, **kwargs):
         """Put ``payload`` onto ``queue``: written in full, then renamed into the queue."""
-        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         staging = os.path.join(os.path.dirname(os.path.normpath(self.data_folder_out)), "staging")
         staged = os.path.join(staging, name)
         try:

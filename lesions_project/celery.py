@@ -48,7 +48,7 @@ _runs_models = True
 
 @worker_init.connect
 def _note_queues(sender, **kwargs) -> None:
-    global _runs_models
+    global _runs_models  # noqa: PLW0603  set once per worker, before its pool starts
     _runs_models = "ml" in sender.app.amqp.queues.consume_from
 
 

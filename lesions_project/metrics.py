@@ -24,9 +24,9 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from socketserver import ThreadingMixIn
-from typing import Iterable, Iterator
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from celery import current_app as app
@@ -84,7 +84,7 @@ def _process_identifier() -> str:
 def multiprocess_dir() -> Path:
     """The folder of this machine's metric files, created on first use; from then on every
     metric value of this process (and of its forks) lives in a file there."""
-    global _folder
+    global _folder  # noqa: PLW0603  one folder per process, set under _setup_lock
     with _setup_lock:
         if _folder is None:
             folder = Path(settings.PROMETHEUS_MULTIPROC_DIR)
@@ -257,7 +257,7 @@ def redis_queue_lengths(url: str, names: Iterable[str], *, prefix: str = "") -> 
 
 def filesystem_queue_lengths(folder: Path, names: Iterable[str]) -> dict[str, int]:
     """kombu's filesystem transport names a message `<time>_<uuid>.<queue>.msg`."""
-    lengths = {name: 0 for name in names}
+    lengths = dict.fromkeys(names, 0)
     for entry in os.scandir(folder):
         queue = entry.name.partition(".")[2].removesuffix(".msg")
         if queue in lengths and entry.name.endswith(".msg"):
@@ -331,7 +331,7 @@ def _serve_worker_metrics(sender=None, **kwargs) -> None:
         serve_worker_metrics(port)
 
 
-def serve_worker_metrics(port: int, address: str = "0.0.0.0"):
+def serve_worker_metrics(port: int, address: str = "0.0.0.0"):  # noqa: S104  scrapes come from the network; access is checked
     """Serve this machine's metric files at http://address:port/metrics from a thread, with
     the web's access rules. The queue gauges are left to the web, so they are counted once."""
     multiprocess_dir()
@@ -357,7 +357,7 @@ def serve_worker_metrics(port: int, address: str = "0.0.0.0"):
         daemon_threads = True
 
     class _QuietHandler(WSGIRequestHandler):
-        def log_message(self, format, *args) -> None:
+        def log_message(self, format, *args) -> None:  # noqa: A002  the name of the method it overrides
             pass
 
     server = make_server(address, port, app, server_class=_Server, handler_class=_QuietHandler)

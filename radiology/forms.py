@@ -61,7 +61,7 @@ class SignForm(forms.Form):
     def __init__(self, *args, kind: str, ai_class: str = "", **kwargs) -> None:
         kwargs.setdefault("initial", {"agree": "yes" if ai_class else "no"})
         super().__init__(*args, **kwargs)
-        self.fields["corrected_class"].choices = [("", "—")] + findings.class_choices(kind)
+        self.fields["corrected_class"].choices = [("", "—"), *findings.class_choices(kind)]
 
 
 class AddendumForm(forms.Form):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Iterable, TextIO
+from typing import TextIO
 
 from django.db.models import QuerySet
 
-from studies.models import StudyFile
 from radiology.models import Label
+from studies.models import StudyFile
 
 CSV_COLUMNS = ("study_id", "kind", "task", "label", "ai_label", "agreed", "signed_at", "radiologist", "files")
 

@@ -74,7 +74,7 @@ def score_nodule(*, nodule_id: int) -> None:
             _score(nodule)
         except OperationalError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  every failure ends the nodule failed, with a reason
             reason = str(failure_reason(nodule.study, exc))
             Nodule.objects.filter(id=nodule.id).update(status=Nodule.Status.FAILED, failure_reason=reason)
 

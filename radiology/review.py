@@ -21,11 +21,11 @@ from django.utils.translation import gettext_lazy
 from accounts import permissions
 from accounts.models import User
 from lesions_project.errors import ApplicationError
+from radiology.models import Addendum, Label, Report
+from radiology.reports import render_signed_report_pdf
 from studies import findings
 from studies.audit import Action, audit
 from studies.models import Artifact, Study, StudyResult
-from radiology.models import Addendum, Label, Report
-from radiology.reports import render_signed_report_pdf
 from studies.selectors import RADIOLOGY_KINDS
 from studies.storage import delete_files
 

@@ -11,11 +11,10 @@ from django.urls import reverse
 from django.utils.translation import gettext, gettext_noop
 
 from accounts import permissions
+from radiology.models import Nodule
 from studies import selectors
 from studies.analysis.ct import original_to_viewer
 from studies.models import Study
-from radiology.models import Nodule
-
 
 # The viewer's words, under the keys static/js/viewer/ looks them up by. They and the window
 # presets live only here: the page gives them to the viewer as JSON (viewer_config).
@@ -60,7 +59,8 @@ def viewer_config() -> dict:
 def viewer_context(study: Study, request: HttpRequest) -> dict | None:
     """The viewer's data attributes and the marked nodules; None when there is nothing to
     show yet (the pre-read has not built the display image or volume)."""
-    result = getattr(study, "result", None) if study.status in (Study.Status.DONE, Study.Status.NOT_ASSESSABLE) else None
+    finished = study.status in (Study.Status.DONE, Study.Status.NOT_ASSESSABLE)
+    result = getattr(study, "result", None) if finished else None
     files = selectors.files_visible_to(user=request.user, study=study)
     if result is None:
         return None

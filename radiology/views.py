@@ -17,10 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import permissions
 from lesions_project.errors import ApplicationError
 from radiology import review, viewing, worklist
+from radiology.forms import AddendumForm, SignForm, WorklistFilterForm, add_service_errors
 from studies import findings, selectors
 from studies.audit import Action, audit
 from studies.models import Study
-from radiology.forms import AddendumForm, SignForm, WorklistFilterForm, add_service_errors
 
 
 @login_required

@@ -23,7 +23,8 @@ class StudyFileInline(ReadOnlyInline, admin.TabularInline):
 
 class StudyResultInline(ReadOnlyInline, admin.StackedInline):
     model = StudyResult
-    fields = readonly_fields = ("top_class", "probabilities", "lesion_area_fraction", "models", "findings", "created_at")
+    fields = readonly_fields = (
+        "top_class", "probabilities", "lesion_area_fraction", "models", "findings", "created_at")
 
 
 class ArtifactInline(ReadOnlyInline, admin.TabularInline):

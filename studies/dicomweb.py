@@ -124,7 +124,7 @@ def _identify(name: str, data: bytes) -> Instance:
     instance = Instance(name)
     try:
         dataset = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
-    except Exception:  # pydicom raises many types for files that are not (valid) DICOM
+    except Exception:  # noqa: BLE001  pydicom raises many types for files that are not (valid) DICOM
         return instance
     meta = getattr(dataset, "file_meta", None) or {}
     instance.readable = True

@@ -18,7 +18,6 @@ from xhtml2pdf import pisa
 from studies import assessability
 from studies.models import Study, StudyResult
 
-
 PLATFORM_NAME = _("Lesions")
 
 # Report pictures are shrunk to this many pixels on the long side: sharp on paper,

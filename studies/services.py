@@ -9,7 +9,6 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from lesions_project.errors import ApplicationError
 from accounts.models import User
 from studies.analysis.outbox import queue_analysis
 from studies.intake.photos import read_photo

@@ -89,7 +89,5 @@ def _remove_empty_study_folders(storage, study_id: uuid.UUID) -> None:
     except NotImplementedError:
         return
     for folder in (root / "upload", root / "artifacts", root):
-        try:
+        with contextlib.suppress(OSError):
             folder.rmdir()
-        except OSError:
-            pass

@@ -9,21 +9,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import ml
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import translation
 
+import ml
 from accounts.models import User
 from accounts.services import user_create
-from studies.analysis import run
-from studies import services
-from studies.models import Study
 from lesions_project.broker import filesystem_options
-from lesions_project.celery import app as celery_app, ensure_broker_folders
+from lesions_project.celery import app as celery_app
+from lesions_project.celery import ensure_broker_folders
 from lesions_project.env import parse_database_url
+from studies import services
+from studies.analysis import run
+from studies.models import Study
 from tests import images
 from tests.production import servers
 
@@ -67,7 +68,7 @@ def pytest_sessionstart(session) -> None:
     if reporter is not None:
         reporter.write_line(line)
     else:
-        print(line)
+        print(line)  # noqa: T201  the run's first line, when pytest has no reporter
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Image files built in memory for upload tests: good ones and deliberately bad ones."""
 import io
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from PIL import Image
@@ -39,7 +39,7 @@ def text_bytes() -> bytes:
     return b"This is a plain text file pretending to be a photo.\n" * 20
 
 
-@lru_cache(maxsize=None)
+@cache
 def giant_png_bytes(side: int = 20000) -> bytes:
     """A side x side 1-bit PNG: huge in pixels, a few KB on disk."""
     buffer = io.BytesIO()

@@ -9,9 +9,9 @@ from rest_framework.views import APIView
 
 from accounts import permissions
 from radiology import nodules
+from radiology.models import Nodule
 from studies import selectors
 from studies.media import serve_protected
-from radiology.models import Nodule
 
 
 class NoduleSerializer(serializers.ModelSerializer):

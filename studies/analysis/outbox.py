@@ -19,10 +19,10 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
-from celery import current_app
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from studies.analysis.state import ANALYSIS_INTERRUPTED, mark_failed, stuck_before

@@ -13,11 +13,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from lesions_project.errors import ApplicationError
+from ml.series import SeriesError
 from studies.analysis import state
 from studies.analysis.ct import preread_ct
 from studies.analysis.radiograph import preread_radiograph
 from studies.analysis.skin import preread_skin_photo
-from ml.series import SeriesError
 from studies.models import Study
 from studies.storage import delete_files, delete_unreferenced_artifacts
 
@@ -74,7 +74,7 @@ def analyse_study(*, study_id: uuid.UUID | str, rerun: bool = True, resume: bool
         except state.StudyGone:
             delete_files(written)
             logger.info("Study %s was deleted during its analysis", study.id)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  every failure ends the study failed, with a reason
             delete_files(written)
             state.mark_failed(study_id=study.id, reason=failure_reason(study, exc))
 

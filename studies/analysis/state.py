@@ -26,7 +26,8 @@ from studies.storage import delete_files
 
 logger = logging.getLogger(__name__)
 
-ANALYSIS_FAILED = _("Something went wrong while analysing this photo, and no result was produced. Please try again later.")
+ANALYSIS_FAILED = _("Something went wrong while analysing this photo, and no result was produced. "
+                    "Please try again later.")
 ANALYSIS_INTERRUPTED = _("The analysis was interrupted several times and was given up; no result was produced.")
 ANALYSIS_TOO_LONG = _("The analysis took longer than allowed and was stopped; no result was produced.")
 

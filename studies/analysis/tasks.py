@@ -19,15 +19,15 @@ logger = logging.getLogger(__name__)
 
 # A heavy task on the ml queue: acknowledged once done, redelivered if its worker dies,
 # database errors retried with back-off.
-ML_TASK = dict(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=3,
-)
+ML_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 3,
+}
 
 
 class _StudyTask(Task):

@@ -1,9 +1,14 @@
 """REST API for studies: the same selectors and services as the HTML pages."""
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, extend_schema_field
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
@@ -14,8 +19,8 @@ from rest_framework.views import APIView
 
 from accounts import permissions
 from studies import advice, assessability, findings, selectors, services
-from studies.intake import photos
 from studies.audit import Action, audit
+from studies.intake import photos
 from studies.intake.scans import SEND_RADIOLOGY_ONLY, radiology_studies_create
 from studies.media import serve_study_file
 from studies.models import Study
@@ -209,7 +214,8 @@ class StudyListCreateApi(APIView):
             patient_name=given.get("patient_name", ""), patient_identifier=given.get("patient_identifier", ""),
             request=request,
         )
-        created = selectors.study_list_for(user=request.user).filter(id__in=[s.id for s in studies]).order_by("created_at")
+        created = (selectors.study_list_for(user=request.user)
+                   .filter(id__in=[s.id for s in studies]).order_by("created_at"))
         data = StudyOutputSerializer(created, many=True, context={"request": request}).data
         return Response({"studies": data}, status=status.HTTP_201_CREATED)
 

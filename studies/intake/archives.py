@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import stat
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import IO, Iterator
+from typing import IO
 
 from django.utils.translation import gettext as _
 

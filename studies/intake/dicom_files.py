@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO
 
-from django.utils.translation import gettext as _
 import pydicom
+from django.utils.translation import gettext as _
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
@@ -68,7 +68,7 @@ def check_dicom(dataset, *, modalities: set[str]) -> DicomInfo:
         raise ApplicationError(_("This DICOM file has no image in it (no pixel data)."), field="file")
     try:
         pixels = dataset.pixel_array
-    except Exception:  # the handlers raise many types for broken or unsupported data
+    except Exception:  # noqa: BLE001  the pixel handlers raise many types for broken or unsupported data
         raise ApplicationError(_("The image in this DICOM file cannot be decoded (damaged, or "
                              "compressed in a way we cannot read)."), field="file") from None
     if pixels.ndim != 2:

@@ -100,34 +100,45 @@ class _Scanner:
 
     def _step(self) -> bool:
         """Consume what the buffer allows; False when more data is needed."""
-        buffer, delimiter = self._buffer, self._delimiter
         if self._state in ("preamble", "body"):
-            index = buffer.find(delimiter)
-            if index < 0:
-                safe = len(buffer) - (len(delimiter) - 1)  # the rest may start a delimiter
-                if safe > 0:
-                    self._write(buffer[:safe])
-                    del buffer[:safe]
-                return False
-            self._write(buffer[:index])
-            del buffer[:index + len(delimiter)]
-            self._state = "delimiter"
-            return True
+            return self._step_to_delimiter()
         if self._state == "delimiter":
-            if len(buffer) < 2:
-                return False
-            if buffer[:2] == b"--":
-                self._state = "done"
-                return False
-            end = buffer.find(b"\r\n")
-            if end < 0 and len(buffer) < MAX_PART_HEADER_BYTES:
-                return False
-            if end < 0 or buffer[:end].strip(b" \t"):  # only padding may follow a boundary
-                raise ApplicationError(_("A boundary line is malformed."))
-            del buffer[:end + 2]
-            self._state = "headers"
-            return True
-        # headers: up to an empty line
+            return self._step_past_boundary_line()
+        return self._step_headers()
+
+    def _step_to_delimiter(self) -> bool:
+        buffer, delimiter = self._buffer, self._delimiter
+        index = buffer.find(delimiter)
+        if index < 0:
+            safe = len(buffer) - (len(delimiter) - 1)  # the rest may start a delimiter
+            if safe > 0:
+                self._write(buffer[:safe])
+                del buffer[:safe]
+            return False
+        self._write(buffer[:index])
+        del buffer[:index + len(delimiter)]
+        self._state = "delimiter"
+        return True
+
+    def _step_past_boundary_line(self) -> bool:
+        buffer = self._buffer
+        if len(buffer) < 2:
+            return False
+        if buffer[:2] == b"--":
+            self._state = "done"
+            return False
+        end = buffer.find(b"\r\n")
+        if end < 0 and len(buffer) < MAX_PART_HEADER_BYTES:
+            return False
+        if end < 0 or buffer[:end].strip(b" \t"):  # only padding may follow a boundary
+            raise ApplicationError(_("A boundary line is malformed."))
+        del buffer[:end + 2]
+        self._state = "headers"
+        return True
+
+    def _step_headers(self) -> bool:
+        """The part's headers, up to an empty line."""
+        buffer = self._buffer
         end = 0 if buffer[:2] == b"\r\n" else buffer.find(b"\r\n\r\n")
         if end < 0:
             if len(buffer) > MAX_PART_HEADER_BYTES:

@@ -12,7 +12,8 @@ from typing import IO
 import numpy as np
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
 from lesions_project.errors import ApplicationError

@@ -12,9 +12,9 @@ import datetime
 import hashlib
 import io
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Iterable
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -24,17 +24,17 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from lesions_project.errors import ApplicationError
 from accounts.models import User
+from lesions_project.errors import ApplicationError
+from ml.series import SeriesError, order_slices
 from studies import audit
-from studies.intake.photos import read_photo
+from studies.analysis.outbox import queue_analysis
 from studies.intake.archives import read_members
 from studies.intake.deidentify import UidMap, deidentify
 from studies.intake.dicom_files import CT_MODALITIES, RADIOGRAPH_MODALITIES, check_dicom, read_dicom
-from studies.analysis.outbox import queue_analysis
+from studies.intake.photos import read_photo
 from studies.models import Study, StudyFile
 from studies.storage import delete_files
-from ml.series import SeriesError, order_slices
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,8 @@ def incoming_files(uploads: Iterable[UploadedFile]) -> list[Incoming]:
         name = PurePosixPath(upload.name or "upload").name
         total += upload.size or 0
         if total > limit:
-            raise ApplicationError(_("The upload is larger than %(limit)s.") % {"limit": filesizeformat(limit)}, field="file")
+            raise ApplicationError(_("The upload is larger than %(limit)s.") % {"limit": filesizeformat(limit)},
+                                   field="file")
         if not upload.size:
             raise ApplicationError(_("%(name)s is empty.") % {"name": name}, field="file", names=[name])
         upload.seek(0)
@@ -141,7 +142,8 @@ def prepare(items: list[Incoming], *, kind: str | None) -> list[PreparedStudy]:
             raise ApplicationError(_("%(name)s is not a DICOM file; a CT is uploaded as its DICOM files.")
                                    % {"name": item.name}, field="file", names=[item.name])
         else:
-            raise ApplicationError(_("%(name)s is not a DICOM file.") % {"name": item.name}, field="file", names=[item.name])
+            raise ApplicationError(_("%(name)s is not a DICOM file.") % {"name": item.name}, field="file",
+                                   names=[item.name])
     studies = radiographs + [_ct_study(members, uids) for members in series.values()]
     if not studies:
         raise ApplicationError(_("The upload holds no images."), field="file")
@@ -277,7 +279,7 @@ def _stored_dicom(item: Incoming, dataset, uids: UidMap) -> StoredFile:
 
 def _date(value: str) -> datetime.date | None:
     try:
-        return datetime.datetime.strptime(value[:8], "%Y%m%d").date()
+        return datetime.datetime.strptime(value[:8], "%Y%m%d").replace(tzinfo=datetime.UTC).date()
     except ValueError:
         return None
 

@@ -13,10 +13,10 @@ import pytest
 from django.conf import settings as django_settings
 
 from radiology import review
-from studies.models import AuditEvent, Study
 from radiology.models import Label, Nodule, Report
-from tests.dicom_files import write_ct_series, write_radiograph
+from studies.models import AuditEvent, Study
 from tests.browser.canvas import pixel
+from tests.dicom_files import write_ct_series, write_radiograph
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

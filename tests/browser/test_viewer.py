@@ -15,9 +15,9 @@ import pytest
 from django.utils import translation
 from django.utils.html import json_script
 from PIL import Image
-from tests.browser.canvas import pixel
 
 from radiology.viewing import viewer_config
+from tests.browser.canvas import pixel
 
 ORIGIN = "http://viewer.test"
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -506,7 +506,7 @@ def test_translated_loading_text_on_a_phone(browser):
         volume = files.pop("/data/ct.raw")
         page = open_viewer(context, ct_attributes(), files, language="ru", wait=False)
         # Hold the volume back to see the loading text, then let it through.
-        page.route(f"{ORIGIN}/data/ct.raw", lambda route: held.append(route))
+        page.route(f"{ORIGIN}/data/ct.raw", held.append)
         page.reload()
         page.wait_for_function("document.querySelector('.viewer-status')")
         page.wait_for_timeout(50)

@@ -20,8 +20,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
@@ -42,7 +42,7 @@ def postgres_reachable(url: str = LOCAL_POSTGRES_URL) -> bool:
         psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username or "",
                          password=parts.password or "", dbname=parts.path.lstrip("/"),
                          connect_timeout=2).close()
-    except Exception:
+    except Exception:  # noqa: BLE001  any failure means: not reachable
         return False
     return True
 
@@ -56,7 +56,7 @@ def redis_reachable(url: str = TEST_REDIS_URL) -> bool:
             return bool(client.ping())
         finally:
             client.close()
-    except Exception:
+    except Exception:  # noqa: BLE001  any failure means: not reachable
         return False
 
 
@@ -144,7 +144,7 @@ class WorkerProcess:
                      "-n", f"test-{uuid.uuid4().hex[:8]}@%h", *extra]
         self.process: subprocess.Popen | None = None
 
-    def start(self, *, ready_timeout: float = 90) -> "WorkerProcess":
+    def start(self, *, ready_timeout: float = 90) -> WorkerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         handle = self.log.open("ab")
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "lesions_project.settings", **self.env}
@@ -174,10 +174,8 @@ class WorkerProcess:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
         self.kill()
 
 

@@ -81,7 +81,7 @@ def test_every_service_has_an_image_or_a_build_and_a_health_check():
         if "build" in service:
             assert (ROOT / service["build"]["context"] / service["build"]["dockerfile"]).is_file(), name
         else:
-            repository, _, tag = service["image"].partition(":")
+            _repository, _, tag = service["image"].partition(":")
             assert re.fullmatch(r"\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?", tag), f"{name}: {service['image']} is not pinned"
     for name in LONG_RUNNING:
         check = SERVICES[name]["healthcheck"]
@@ -169,7 +169,7 @@ def test_every_dockerfile_is_pinned_runs_as_a_user_and_checks_its_health():
         bases = re.findall(r"^FROM\s+(\S+)", text, flags=re.MULTILINE)
         assert bases, path.name
         for base in bases:
-            image, _, tag = base.partition(":")
+            _image, _, tag = base.partition(":")
             assert tag and tag != "latest" and re.match(r"\d+\.\d+\.\d+-", tag), f"{path.name}: {base}"
         users = re.findall(r"^USER\s+(\S+)", text, flags=re.MULTILINE)
         assert users and users[-1] not in {"root", "0"}, path.name

@@ -16,10 +16,10 @@ from django.conf import settings as django_settings
 from prometheus_client import values
 from prometheus_client.parser import text_string_to_metric_families
 
+from lesions_project import metrics
 from studies import services
 from studies.analysis import tasks
 from studies.models import Study
-from lesions_project import metrics
 from tests.conditions import need
 from tests.conftest import photo_upload
 from tests.production import servers

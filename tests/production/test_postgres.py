@@ -18,10 +18,9 @@ from django.utils import timezone
 
 from lesions_project.errors import ApplicationError
 from radiology import review
-from studies import services
-from studies.analysis import outbox, run, state, tasks
-from studies.models import Study, StudyResult
 from radiology.models import Nodule, Report
+from studies.analysis import outbox, state
+from studies.models import Study, StudyResult
 from tests.conditions import need
 from tests.production import servers
 
@@ -95,7 +94,7 @@ def test_two_radiologists_claiming_at_once_one_wins(users, radiology_studies):
                                              role=User.Role.RADIOLOGIST)]
     studies = [radiology_studies.xray, radiology_studies.ct]
     for study in studies:
-        outcomes = in_threads(2, lambda i: review.study_claim(user=rivals[i], study=study))
+        outcomes = in_threads(2, lambda i, study=study: review.study_claim(user=rivals[i], study=study))
         winners = [o for o in outcomes if isinstance(o, Study)]
         losers = [o for o in outcomes if isinstance(o, ApplicationError)]
         assert len(winners) == 1 and len(losers) == 1, outcomes
@@ -131,7 +130,7 @@ def test_store_outcome_waits_for_the_row_lock_and_replaces_the_result(users, rad
     assert locked.wait(timeout=10)
     writer = threading.Thread(target=store)
     writer.start()
-    servers.wait_for(lambda: waiting_queries(), timeout=10, interval=0.05, what="the writer to wait for the lock")
+    servers.wait_for(waiting_queries, timeout=10, interval=0.05, what="the writer to wait for the lock")
     assert not stored_at, "_store_outcome did not wait for the lock"
     # it waits on its SELECT ... FOR UPDATE, before it touches the result or the artifacts
     (waiting,) = waiting_queries()

@@ -15,13 +15,13 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from lesions_project.celery import app as celery_app
 from radiology import nodules
 from radiology import tasks as radiology_tasks
+from radiology.models import Nodule
 from studies import services
 from studies.analysis import outbox, run, state, tasks
 from studies.models import Artifact, Study, StudyResult
-from radiology.models import Nodule
-from lesions_project.celery import app as celery_app
 from tests.conftest import photo_upload
 
 SETTINGS_FILE = str(Path(django_settings.BASE_DIR) / "lesions_project" / "settings.py")
@@ -31,7 +31,7 @@ SETTINGS_FILE = str(Path(django_settings.BASE_DIR) / "lesions_project" / "settin
 def published(monkeypatch) -> list[str]:
     """The study ids the services publish (the broker itself is not involved)."""
     ids: list[str] = []
-    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (lambda study_id: ids.append(study_id))(*args))
+    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (ids.append)(*args))
     return ids
 
 
@@ -136,12 +136,15 @@ def test_an_api_upload_succeeds_while_the_broker_is_down(users, broker_down, dja
 
 @pytest.mark.django_db
 def test_the_sweep_publishes_studies_the_broker_never_got(users, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (lambda study_id: (_ for _ in ()).throw(BrokerUnavailable("down")))(*args))
+    def refuse(task_name, *args):
+        raise BrokerUnavailable("down")
+
+    monkeypatch.setattr(outbox, "send", refuse)
     missed = upload(users, django_capture_on_commit_callbacks)
     recent = upload(users, django_capture_on_commit_callbacks)
     age(missed, created_at=timedelta(minutes=2))
     ids: list[str] = []
-    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (lambda study_id: ids.append(study_id))(*args))
+    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (ids.append)(*args))
 
     assert tasks.sweep_outbox.apply().get() == {"unpublished": 1}
     assert ids == [str(missed.id)]  # the recent one may still be on its way

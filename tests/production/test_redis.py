@@ -8,10 +8,9 @@ import uuid
 
 import pytest
 
-from studies.analysis import run
+from lesions_project.celery import app as celery_app
 from studies import services
 from studies.models import Study
-from lesions_project.celery import app as celery_app
 from tests.conditions import need
 from tests.conftest import photo_upload
 from tests.production import servers

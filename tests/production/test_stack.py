@@ -95,7 +95,7 @@ def stack(tmp_path):
         yield env
     finally:
         stopped = make("stack-stop", env)
-        for name, pid in pids(stack_dir).items():  # whatever stack-stop missed
+        for pid in pids(stack_dir).values():  # whatever stack-stop missed
             if alive(pid):
                 os.kill(pid, 9)
         if database:

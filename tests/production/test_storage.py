@@ -11,8 +11,8 @@ from django.core.files.storage import InMemoryStorage, default_storage
 from django.urls import reverse
 from django.utils._os import safe_join
 
-from studies.analysis import run
 from studies import services
+from studies.analysis import run
 from studies.models import Artifact, Study
 from studies.storage import local_files
 from tests.studies.test_analysis import SHIPPED_WEIGHTS, ct_series, sent

@@ -9,13 +9,13 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import reverse
 
-from lesions_project.errors import ApplicationError
 from accounts.models import User
 from accounts.services import user_create
+from lesions_project.errors import ApplicationError
 from radiology import review
-from studies.models import Artifact, AuditEvent, Study
 from radiology.models import Addendum, Label, Nodule, Report
 from radiology.reports import render_signed_report_pdf
+from studies.models import Artifact, AuditEvent, Study
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -134,7 +134,7 @@ def test_sign_correcting_the_ai_claims_an_unclaimed_study(ralph, radiology_studi
     assert "Nodule, suspicious for malignancy" in pdf_text(stored_pdf(ct))
 
 
-@pytest.mark.parametrize("kwargs, field", [
+@pytest.mark.parametrize(("kwargs", "field"), [
     ({"agree": True, "impression": ""}, "impression"),
     ({"agree": True, "impression": "   \n "}, "impression"),
     ({"agree": False, "impression": "Fine.", "corrected_class": ""}, "corrected_class"),

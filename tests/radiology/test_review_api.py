@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import user_create
-from studies.models import AuditEvent, Study
 from radiology.models import Label, Report
+from studies.models import AuditEvent, Study
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -100,7 +100,7 @@ def test_constant_queries_with_3_and_30_studies(users):
     rita = users.radiologist
     client = logged_in(rita)
     html_url, api_url = reverse("radiology:worklist"), reverse("radiology-api:worklist")
-    for index in range(3):
+    for _ in range(3):
         make_xray(users.clinician, with_files=False)
     review.study_claim(user=rita, study=Study.objects.first())
     page_queries(client, html_url)  # warm up: session, content types

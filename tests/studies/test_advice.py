@@ -1,4 +1,4 @@
-from studies.advice import SOON, ROUTINE, urgency_for
+from studies.advice import ROUTINE, SOON, urgency_for
 
 
 def probabilities(**values):

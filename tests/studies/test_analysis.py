@@ -11,13 +11,12 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
 
-from studies.analysis import run
 from radiology import nodules
-from studies import services
-from studies.intake.scans import radiology_studies_create
-from studies.models import Artifact, Study
 from radiology.models import Nodule
 from radiology.viewing import viewer_context
+from studies.analysis import run
+from studies.intake.scans import radiology_studies_create
+from studies.models import Artifact, Study
 from tests.dicom_files import write_ct_series, write_radiograph
 
 SHIPPED_WEIGHTS = Path(django_settings.BASE_DIR) / "ml" / "weights"

@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.services import user_create
-from studies.models import AuditEvent
 from radiology.models import Report
+from studies.models import AuditEvent
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

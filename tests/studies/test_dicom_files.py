@@ -5,8 +5,7 @@ import pydicom
 import pytest
 
 from lesions_project.errors import ApplicationError
-from studies.intake.dicom_files import (CT_MODALITIES, RADIOGRAPH_MODALITIES, 
-                                          check_dicom, read_dicom)
+from studies.intake.dicom_files import CT_MODALITIES, RADIOGRAPH_MODALITIES, check_dicom, read_dicom
 from tests.dicom_files import write_ct_series, write_radiograph
 
 

@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from pydicom.uid import generate_uid
 
-from lesions_project.errors import ApplicationError
 from accounts.models import User
 from accounts.services import user_api_token, user_create
+from lesions_project.errors import ApplicationError
 from studies.intake.multipart import read_parts
 from studies.models import AuditEvent, Study, StudyFile
 from tests.conftest import PASSWORD

@@ -104,11 +104,11 @@ def test_localizers_and_dicomdir_are_skipped(clinician_client, tmp_path):
     dataset = pydicom.dcmread(scout)
     dataset.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
     dataset.save_as(scout, enforce_file_format=True)
-    assert send(clinician_client, "ct", uploads(paths + [scout])).status_code == 302
+    assert send(clinician_client, "ct", uploads([*paths, scout])).status_code == 302
     assert Study.objects.get().image_count == 3
 
 
-@pytest.mark.parametrize("problem, message", [
+@pytest.mark.parametrize(("problem", "message"), [
     ("gap", "slices are missing"),
     ("one slice", "only one slice"),
     ("mr", "MR image, but a CT image is needed"),
@@ -134,7 +134,7 @@ def test_bad_ct_uploads_are_refused_and_nothing_is_stored(clinician_client, tmp_
         dataset.save_as(good[1], enforce_file_format=True)
         files = uploads(good)
     elif problem == "text":
-        files = uploads(good) + [SimpleUploadedFile("notes.dcm", b"just some text" * 20)]
+        files = [*uploads(good), SimpleUploadedFile("notes.dcm", b"just some text" * 20)]
     elif problem == "unsafe zip":
         files = [SimpleUploadedFile("exam.zip", zipped(good, prefix="../../"))]
     else:
@@ -149,7 +149,7 @@ def test_xray_dicom_monochrome1_and_image_files(clinician_client, tmp_path):
     pixels = np.tile(np.arange(64, dtype=np.uint8) * 4, (48, 1))
     dicom = write_radiograph(tmp_path / "cr.dcm", pixels, photometric="MONOCHROME1")
     photo = SimpleUploadedFile("chest.jpg", jpeg_bytes(), content_type="image/jpeg")
-    response = send(clinician_client, "chest_xray", uploads([dicom]) + [photo],
+    response = send(clinician_client, "chest_xray", [*uploads([dicom]), photo],
                     patient_name="Jane Roe", patient_identifier="H-42")
     assert response.status_code == 302
     studies = Study.objects.order_by("created_at")

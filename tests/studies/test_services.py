@@ -3,12 +3,11 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 
-from lesions_project.errors import ApplicationError
-from studies.analysis import run, state
-from studies import services
-
-from studies.models import Artifact, Study, StudyFile, StudyResult
 from lesions_project.celery import app as celery_app
+from lesions_project.errors import ApplicationError
+from studies import services
+from studies.analysis import run, state
+from studies.models import Artifact, Study, StudyFile, StudyResult
 from tests import images
 from tests.conftest import photo_upload
 
@@ -71,7 +70,7 @@ def test_study_create_leaves_no_file_when_saving_fails(users, settings, monkeypa
 
 
 def test_study_create_refuses_kinds_that_cannot_be_analysed(users):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="X-rays and CT"):
         services.study_create(owner=users.patient_a, kind=Study.Kind.CT, upload=photo_upload(), language="en")
 
 

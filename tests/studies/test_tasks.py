@@ -5,10 +5,10 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import OperationalError
 
-from studies import services
-from studies.analysis import run, tasks
-from studies.models import Study
 from lesions_project.celery import app as celery_app
+from studies import services
+from studies.analysis import tasks
+from studies.models import Study
 from tests.conftest import photo_upload
 
 
