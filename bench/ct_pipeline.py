@@ -14,7 +14,7 @@ measures, in this process:
 - reading: ``ml.dicom.read_series`` (headers, then slice-by-slice decoding into the volume);
 - analyse_ct: reading again, ct-pathology, previews, montage and the viewer volume. The
   ct-pathology weights are the real architecture (CNN3D, 64^3) randomly initialised by
-  ``ml.testing.write_test_ct_pathology``, for timing only: they are written to the
+  ``tests.ml.model_fixtures.write_test_ct_pathology``, for timing only: they are written to the
   temporary folder and their metadata says so; nothing is installed in ml/weights;
 - score_nodule: the installed nodule-malignancy at one sphere, with its 3D Grad-CAM.
 
@@ -179,7 +179,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     from ml.ct import NODULE_MALIGNANCY, analyse_ct, score_nodule
     from ml.dicom import read_series
-    from ml.testing import TIMING_USE, write_ct_series, write_test_ct_pathology
+    from tests.ml.model_fixtures import TIMING_USE, write_ct_series, write_test_ct_pathology
 
     with tempfile.TemporaryDirectory(prefix="bench-ct-") as tmp:
         tmp = Path(tmp)

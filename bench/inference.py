@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from ml.metadata import METADATA_FILE, ModelMetadata  # noqa: E402
 from ml.onnx_export import export_classifier, sample_inputs  # noqa: E402
 from ml.onnx_runtime import OnnxClassifier  # noqa: E402
-from ml.registry import ModelNotInstalled, load_installed, read_installed_metadata  # noqa: E402
+from ml.installed import ModelNotInstalled, load_installed, read_installed_metadata  # noqa: E402
 
 BATCH_SIZES = (1, 32)
 WARMUP_RUNS = 3

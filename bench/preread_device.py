@@ -62,7 +62,7 @@ def main() -> int:
     from ml.ct import analyse_ct, score_nodule
     from ml.devices import inference_device
     from ml.skin import analyse_skin_photo
-    from ml.testing import write_ct_series
+    from tests.ml.model_fixtures import write_ct_series
 
     rng = np.random.default_rng(0)
     photo = Image.fromarray(rng.integers(60, 200, (450, 600, 3), dtype=np.uint8))

@@ -59,7 +59,7 @@ def forward_times(weights_dir: Path, name: str, data: bytes, repeats: int = 20) 
     import torch
     from PIL import Image
 
-    from ml.registry import load_installed
+    from ml.installed import load_installed
 
     photo = Image.open(io.BytesIO(data)).convert("RGB")
     classifier = load_installed("skin-classifier", weights_dir)
@@ -67,7 +67,7 @@ def forward_times(weights_dir: Path, name: str, data: bytes, repeats: int = 20) 
     inputs = classifier.input_tensor(photo)
     size = segmenter.image_size
     seg_inputs = torch.rand(1, 3, size, size)
-    network = segmenter.model.model.eval()
+    network = segmenter.model.network.eval()
 
     def median_of(call) -> float:
         call()

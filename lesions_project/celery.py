@@ -63,7 +63,7 @@ def _load_models_in_pool_process(**kwargs) -> None:
 def load_models() -> None:
     from django.conf import settings
 
-    from ml.registry import load_all_installed
+    from ml.installed import load_all_installed
 
     installed = load_all_installed(settings.ML_WEIGHTS_DIR)
     logging.getLogger(__name__).info(

@@ -23,7 +23,7 @@ from PIL import Image
 
 from ml.metadata import METADATA_FILE, ModelMetadata
 from ml.preprocessing import image_to_input
-from ml.registry import ModelNotInstalled, model_dir
+from ml.installed import ModelNotInstalled, model_dir
 
 ONNX_FILE = "model.onnx"
 INPUT_NAME = "input"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -19,8 +20,6 @@ def resize_rgb(image: Image.Image, size_hw: list[int] | tuple[int, int]) -> np.n
 
 def apply_clahe(array: np.ndarray, clip_limit: float = 2.0, tiles: int = 8) -> np.ndarray:
     """Contrast-limited adaptive histogram equalisation of an RGB uint8 image's lightness."""
-    import cv2
-
     lab = cv2.cvtColor(array, cv2.COLOR_RGB2LAB)
     clahe = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles))
     lab[..., 0] = clahe.apply(lab[..., 0])

@@ -9,7 +9,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import ml
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -110,8 +109,10 @@ def _isolated_settings(settings, tmp_path):
 
 @pytest.fixture(scope="session")
 def _test_weights_dir(tmp_path_factory) -> Path:
+    from tests.ml.model_fixtures import write_test_weights  # loads torch: only when a test needs weights
+
     folder = tmp_path_factory.mktemp("weights")
-    ml.write_test_weights(folder)
+    write_test_weights(folder)
     return folder
 
 

@@ -1,9 +1,10 @@
 import pytest
 import torch
 
+from ml.installed import ModelNotInstalled, load_installed
 from ml.metadata import ModelMetadata
-from ml.registry import ModelNotInstalled, architectures, create_model, load_installed
-from ml.testing import write_test_classifier
+from ml.models import architectures, create_model
+from tests.ml.model_fixtures import write_test_classifier
 
 
 def test_create_model_builds_each_architecture_by_name():

@@ -18,7 +18,7 @@ from diagnosis import services
 from diagnosis.ingest.studies import radiology_studies_create
 from diagnosis.models import Artifact, Study, StudyResult
 from lesions_project.celery import app as celery_app
-from ml.testing import write_ct_series, write_test_ct_pathology, write_test_weights
+from tests.ml.model_fixtures import write_ct_series, write_test_ct_pathology, write_test_weights
 from tests.conditions import need
 from tests.conftest import photo_upload
 from tests.production import servers

@@ -1,20 +1,32 @@
-"""One registry: architectures by name, and installed models loaded from their weights.
+"""Installed models: ``ml/weights/<name>/metadata.json`` and the weights file it names.
 
-``create_model(name, num_classes=...)`` builds an untrained network; it is for training and
-tests. Serving goes through ``load_installed(name, weights_dir)``, which refuses to return a
-model whose weights or metadata are missing: a user is never shown random weights.
+Serving goes through ``load_installed(name, weights_dir)``, which refuses to return a model
+whose weights or metadata are missing (``ModelNotInstalled``, "model not installed"): a user
+is never shown random weights. Which network an architecture name builds is the registry's
+business (:mod:`ml.models`), not this module's.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ml.classifier import Classifier
+from ml.detection import Detector
 from ml.metadata import METADATA_FILE, ModelMetadata
+from ml.segmentation import Segmenter
 
-_ARCHITECTURES: dict[str, Callable] = {}
+DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+InstalledModel = Classifier | Segmenter | Detector
+LOADERS: dict[str, Callable[[Path, ModelMetadata], InstalledModel]] = {
+    "classification": Classifier.load,
+    "segmentation": Segmenter.load,
+    "detection": Detector.load,
+}
+
 _load_lock = threading.Lock()
 
 
@@ -26,26 +38,16 @@ class ModelNotInstalled(Exception):
         self.name = name
 
 
-def register(name: str):
-    def decorator(builder: Callable) -> Callable:
-        _ARCHITECTURES[name] = builder
-        return builder
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model gave a result."""
 
-    return decorator
-
-
-def architectures() -> list[str]:
-    _import_builtin()
-    return sorted(_ARCHITECTURES)
+    name: str
+    version: str
 
 
-def create_model(name: str, **kwargs):
-    _import_builtin()
-    try:
-        builder = _ARCHITECTURES[name]
-    except KeyError:
-        raise ValueError(f"unknown architecture {name!r}; known: {', '.join(architectures())}")
-    return builder(**kwargs)
+def model_info(model: InstalledModel) -> ModelInfo:
+    return ModelInfo(model.metadata.name, model.metadata.version)
 
 
 def model_dir(name: str, weights_dir: Path) -> Path:
@@ -62,7 +64,7 @@ def read_installed_metadata(name: str, weights_dir: Path) -> ModelMetadata:
     return metadata
 
 
-def load_installed(name: str, weights_dir: Path):
+def load_installed(name: str, weights_dir: Path) -> InstalledModel:
     """The installed model ``name``, loaded once per process (and per weights directory)."""
     with _load_lock:
         return _load_cached(name, str(Path(weights_dir).resolve()))
@@ -85,23 +87,8 @@ def clear_cache() -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _load_cached(name: str, weights_dir: str):
+def _load_cached(name: str, weights_dir: str) -> InstalledModel:
     metadata = read_installed_metadata(name, Path(weights_dir))
-    path = model_dir(name, Path(weights_dir)) / metadata.weights_file
-    if metadata.task == "classification":
-        from ml.classifier import Classifier
-
-        return Classifier.load(path, metadata)
-    if metadata.task == "segmentation":
-        from ml.segmentation import Segmenter
-
-        return Segmenter.load(path, metadata)
-    if metadata.task == "detection":
-        from ml.detection import Detector
-
-        return Detector.load(path, metadata)
-    raise ValueError(f"{name}: unknown task {metadata.task!r} in {METADATA_FILE}")
-
-
-def _import_builtin() -> None:
-    import ml.architectures  # noqa: F401  (registers the built-in architectures)
+    if metadata.task not in LOADERS:
+        raise ValueError(f"{name}: unknown task {metadata.task!r} in {METADATA_FILE}")
+    return LOADERS[metadata.task](model_dir(name, Path(weights_dir)) / metadata.weights_file, metadata)
