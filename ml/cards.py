@@ -148,6 +148,9 @@ def _preprocessing(metadata: ModelMetadata) -> str:
         low, high = (f"{v:g}".replace("-", "−") for v in metadata.hu_window)
         steps.append(f"Hounsfield units {low} to {high} mapped to [0, 1]")
     else:
+        if metadata.colour_constancy == "shades_of_grey":
+            steps.append(f"Shades of Grey colour constancy (p = "
+                         f"{metadata.colour_constancy_power:g}) on the full image")
         if metadata.clahe:
             steps.append("CLAHE on the lightness channel")
         steps.append("scaled to [0, 1]")

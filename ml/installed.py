@@ -16,7 +16,7 @@ from typing import Callable
 
 from ml.classifier import Classifier
 from ml.detection import Detector
-from ml.metadata import METADATA_FILE, ModelMetadata
+from ml.metadata import METADATA_FILE, MetadataError, ModelMetadata
 from ml.segmentation import Segmenter
 
 DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -31,10 +31,11 @@ _load_lock = threading.Lock()
 
 
 class ModelNotInstalled(Exception):
-    """The named model has no weights in the weights directory."""
+    """The named model has no weights in the weights directory, or metadata that this code
+    cannot serve faithfully (``reason``)."""
 
-    def __init__(self, name: str, directory: Path):
-        super().__init__(f"model not installed: {name} (looked in {directory})")
+    def __init__(self, name: str, directory: Path, reason: str | None = None):
+        super().__init__(f"model not installed: {name} ({reason or f'looked in {directory}'})")
         self.name = name
 
 
@@ -54,13 +55,23 @@ def model_dir(name: str, weights_dir: Path) -> Path:
     return Path(weights_dir) / name
 
 
-def read_installed_metadata(name: str, weights_dir: Path) -> ModelMetadata:
+def read_metadata(name: str, weights_dir: Path) -> ModelMetadata:
+    """The installed metadata of ``name``, whatever its weights (an ONNX-only install has
+    none in PyTorch's format)."""
     directory = model_dir(name, weights_dir)
     if not (directory / METADATA_FILE).is_file():
         raise ModelNotInstalled(name, directory)
-    metadata = ModelMetadata.read(directory)
-    if not (directory / metadata.weights_file).is_file():
-        raise ModelNotInstalled(name, directory)
+    try:
+        return ModelMetadata.read(directory)
+    except MetadataError as error:
+        raise ModelNotInstalled(name, directory, str(error)) from error
+
+
+def read_installed_metadata(name: str, weights_dir: Path) -> ModelMetadata:
+    """The metadata of ``name`` when its weights file is there too."""
+    metadata = read_metadata(name, weights_dir)
+    if not (model_dir(name, weights_dir) / metadata.weights_file).is_file():
+        raise ModelNotInstalled(name, model_dir(name, weights_dir))
     return metadata
 
 

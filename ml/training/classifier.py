@@ -87,7 +87,9 @@ def load_data(config: ClassifierConfig, splits: dict[str, list[LabelledImage]] |
         name=config.name, version=config.version, task="classification",
         architecture=config.architecture, weights_file="model.pt", classes=classes,
         input_size=list(config.input_size), gradcam_target_layer=config.gradcam_target_layer,
-        clahe=config.clahe, voxel_spacing=config.voxel_spacing, hu_window=config.hu_window,
+        clahe=config.clahe, colour_constancy=config.colour_constancy,
+        colour_constancy_power=config.colour_constancy_power,
+        voxel_spacing=config.voxel_spacing, hu_window=config.hu_window,
     )
     inputs = inputs_for(metadata, config.augment)
     data = ClassifierData(

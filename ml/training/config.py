@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from ml.augment import AugmentConfig
+from ml.metadata import COLOUR_CONSTANCY_METHODS
 
 CONFIG_FILE = "config.yaml"
 THRESHOLD_RULE = re.compile(r"^(youden|sensitivity:(0(\.\d+)?|1(\.0+)?))$")
@@ -68,6 +69,8 @@ class ClassifierConfig(TrainConfig):
     lr: float
     label_task: str = "pneumonia"  # chest_xray: pneumonia or pneumonia-type
     clahe: bool = False
+    colour_constancy: str | None = None  # "shades_of_grey", or None: off
+    colour_constancy_power: float = 6.0
     voxel_spacing: list[float] | None = None
     hu_window: list[float] | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -95,6 +98,11 @@ class ClassifierConfig(TrainConfig):
         _require(self.sampler in ("none", "weighted"), "sampler", "none or weighted")
         _require(THRESHOLD_RULE.match(self.threshold) is not None, "threshold",
                  "youden or sensitivity:<a fraction>, e.g. sensitivity:0.95")
+        _require(self.colour_constancy in (None, *COLOUR_CONSTANCY_METHODS), "colour_constancy",
+                 f"one of {', '.join(COLOUR_CONSTANCY_METHODS)}, or absent")
+        _require(self.colour_constancy_power > 0, "colour_constancy_power", "positive")
+        _require(not (self.colour_constancy and self.hu_window), "colour_constancy",
+                 "absent for a CT model (it applies to RGB images)")
         _require(self.accumulate >= 1, "accumulate", "at least 1")
         _require(self.kfold in (None, 0) or self.kfold >= 2, "kfold", "0 (off) or at least 2")
 

@@ -39,6 +39,8 @@ def test_values_take_their_types():
     ("schedule=cosine", "'schedule' must be onecycle or plateau"),
     ("threshold=youdan", "'threshold' must be"),
     ("augment={spin: 1}", "unknown augmentation option"),
+    ("colour_constancy=grey_world", "'colour_constancy' must be one of shades_of_grey"),
+    ("colour_constancy_power=0", "'colour_constancy_power' must be positive"),
     ("kfold=1", "'kfold' must be"),
     ("task=regression", "'task' must be one of"),
 ])
@@ -57,6 +59,14 @@ def test_a_missing_key_is_named(tmp_path):
 def test_yolo_options_cannot_shadow_config_keys():
     with pytest.raises(ConfigError, match="yolo_options"):
         read_config("ml/configs/skin-segmenter.yaml", ["yolo_options={epochs: 3}"])
+
+
+def test_colour_constancy_keys_are_read():
+    config = read_config("ml/configs/skin-classifier.yaml",
+                         ["colour_constancy=shades_of_grey", "colour_constancy_power=6"])
+    assert config.colour_constancy == "shades_of_grey" and config.colour_constancy_power == 6.0
+    with pytest.raises(ConfigError, match="CT model"):
+        read_config("ml/configs/nodule-malignancy.yaml", ["colour_constancy=shades_of_grey"])
 
 
 def test_the_command_line_stops_before_any_work_on_a_bad_key(tmp_path):
