@@ -141,16 +141,17 @@ def _input(metadata: ModelMetadata) -> str:
 
 
 def _preprocessing(metadata: ModelMetadata) -> str:
-    if metadata.task in YOLO_TASKS:
-        return "pixel values scaled to [0, 1] by ultralytics; output at the image's own size"
     steps = []
+    if metadata.colour_constancy == "shades_of_grey":
+        steps.append(f"Shades of Grey colour constancy (p = {metadata.colour_constancy_power:g}) "
+                     f"on the full image")
+    if metadata.task in YOLO_TASKS:
+        steps.append("pixel values scaled to [0, 1] by ultralytics; output at the image's own size")
+        return "; ".join(steps)
     if metadata.hu_window is not None:
         low, high = (f"{v:g}".replace("-", "−") for v in metadata.hu_window)
         steps.append(f"Hounsfield units {low} to {high} mapped to [0, 1]")
     else:
-        if metadata.colour_constancy == "shades_of_grey":
-            steps.append(f"Shades of Grey colour constancy (p = "
-                         f"{metadata.colour_constancy_power:g}) on the full image")
         if metadata.clahe:
             steps.append("CLAHE on the lightness channel")
         steps.append("scaled to [0, 1]")

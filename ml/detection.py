@@ -9,6 +9,7 @@ from PIL import Image
 
 from ml.devices import inference_device
 from ml.metadata import ModelMetadata
+from ml.preprocessing import apply_colour_constancy
 from ml.ultralytics_adapter import DEFAULT_CONFIDENCE, Box, YoloModel
 
 
@@ -23,6 +24,7 @@ class Detector:
 
     def predict_boxes(self, image: Image.Image) -> list[Box]:
         confidence = self.metadata.thresholds.get("confidence", DEFAULT_CONFIDENCE)
-        return self.model.predict_boxes(image, image_size=int(max(self.metadata.input_size)),
+        return self.model.predict_boxes(apply_colour_constancy(image, self.metadata),
+                                        image_size=int(max(self.metadata.input_size)),
                                         confidence=confidence, labels=self.metadata.classes,
                                         device=inference_device())

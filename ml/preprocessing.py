@@ -45,13 +45,19 @@ def shades_of_grey(rgb: np.ndarray, power: float = 6.0) -> np.ndarray:
     return out.astype(np.asarray(rgb).dtype)
 
 
+def apply_colour_constancy(image: Image.Image, metadata: ModelMetadata) -> Image.Image:
+    """The image colour-corrected at its full resolution as the model's metadata says; the
+    image itself when the metadata names no colour constancy."""
+    if metadata.colour_constancy != "shades_of_grey":
+        return image
+    rgb = np.asarray(image.convert("RGB"))
+    return Image.fromarray(shades_of_grey(rgb, metadata.colour_constancy_power))
+
+
 def prepare(image: Image.Image, metadata: ModelMetadata) -> np.ndarray:
     """An image as the model's uint8 HxWx3 input before normalisation: colour-corrected on
     its full resolution, resized, and equalised, each when the model was trained so."""
-    if metadata.colour_constancy == "shades_of_grey":
-        rgb = np.asarray(image.convert("RGB"))
-        image = Image.fromarray(shades_of_grey(rgb, metadata.colour_constancy_power))
-    array = resize_rgb(image, metadata.input_size)
+    array = resize_rgb(apply_colour_constancy(image, metadata), metadata.input_size)
     return apply_clahe(array) if metadata.clahe else array
 
 

@@ -9,6 +9,7 @@ from PIL import Image
 
 from ml.devices import inference_device
 from ml.metadata import ModelMetadata
+from ml.preprocessing import apply_colour_constancy
 from ml.ultralytics_adapter import DEFAULT_CONFIDENCE, YoloModel
 
 
@@ -28,5 +29,6 @@ class Segmenter:
     def predict_mask(self, image: Image.Image) -> np.ndarray:
         """The union of all lesion instances as a bool HxW mask at the image's own size."""
         confidence = self.metadata.thresholds.get("confidence", DEFAULT_CONFIDENCE)
-        return self.model.predict_mask(image, image_size=self.image_size, confidence=confidence,
+        return self.model.predict_mask(apply_colour_constancy(image, self.metadata),
+                                       image_size=self.image_size, confidence=confidence,
                                        device=inference_device())

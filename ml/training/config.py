@@ -56,7 +56,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _require(CONFIG_TYPES.get(self.task) is type(self), "task",
                  f"one of {', '.join(CONFIG_TYPES)}, matching the config's kind")
-        _require(self.epochs >= 1 and self.batch_size >= 1, "epochs/batch_size", "at least 1")
+        _require(self.epochs >= 1, "epochs", "at least 1")
+        _require(self.batch_size >= 1, "batch_size", "at least 1")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -109,3 +109,30 @@ def test_metadata_that_cannot_be_served_faithfully_is_refused(tmp_path):
     (tmp_path / "metadata.json").write_text(json.dumps(fields))
     with pytest.raises(MetadataError, match="white_balance"):
         ModelMetadata.read(tmp_path)
+
+
+def test_a_yolo_model_sees_the_corrected_image_too():
+    from ml.segmentation import Segmenter
+
+    seen = []
+
+    class Model:
+        def predict_mask(self, image, **options):
+            seen.append(np.asarray(image))
+            return np.zeros((image.height, image.width), bool)
+
+    photo = tinted_photo()
+    segmenter = Segmenter(Model(), metadata(task="segmentation", classes=["lesion"],
+                                            colour_constancy="shades_of_grey"))
+    assert segmenter.predict_mask(photo).shape == (48, 64)
+    np.testing.assert_array_equal(seen[0], shades_of_grey(np.asarray(photo), 6))
+    Segmenter(Model(), metadata(task="segmentation", classes=["lesion"])).predict_mask(photo)
+    np.testing.assert_array_equal(seen[1], np.asarray(photo))
+
+
+def test_the_model_card_states_the_step():
+    from ml.cards import model_card
+
+    assert "Shades of Grey colour constancy (p = 6)" in model_card(
+        metadata(colour_constancy="shades_of_grey"))
+    assert "colour constancy" not in model_card(metadata())
