@@ -1,7 +1,7 @@
 """Medical image models: a registry, training, evaluation and inference pipelines.
 
-The names below are imported on first use, so that `import ml.dicom` (pydicom and numpy
-only) does not load torch in a web process.
+The names below are imported on first use, so that `import ml.series` (NumPy only) in a
+web process does not load torch.
 """
 
 import importlib
