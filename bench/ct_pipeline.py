@@ -14,7 +14,7 @@ measures, in this process:
 - reading: ``ml.dicom.read_series`` (headers, then slice-by-slice decoding into the volume);
 - analyse_ct: reading again, ct-pathology, previews, montage and the viewer volume. The
   ct-pathology weights are the real architecture (CNN3D, 64^3) randomly initialised by
-  ``ml.testing.write_test_ct_pathology``, for timing only: they are written to the
+  ``tests.ml.model_fixtures.write_test_ct_pathology``, for timing only: they are written to the
   temporary folder and their metadata says so; nothing is installed in ml/weights;
 - score_nodule: the installed nodule-malignancy at one sphere, with its 3D Grad-CAM.
 
@@ -38,7 +38,6 @@ import statistics
 import sys
 import tempfile
 import threading
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -48,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from djangoenv import setup_django  # noqa: E402  (bench/ is the script's folder, on sys.path)
+from ml.timing import Stopwatch  # noqa: E402
 
 TARGET_SECONDS = 20.0
 TARGET_PEAK_MB = 2048.0
@@ -133,11 +133,9 @@ def measure(call, traced: bool = False) -> tuple[object, dict]:
     before = max_rss_mb()
     if traced:
         tracemalloc.start()
-    with PeakRss() as peak:
-        started = time.perf_counter()
+    with PeakRss() as peak, Stopwatch() as watch:
         result = call()
-        seconds = time.perf_counter() - started
-    numbers = {"seconds": seconds, "peak_rss_mb": peak.peak,
+    numbers = {"seconds": watch.seconds, "peak_rss_mb": peak.peak,
                "maxrss_growth_mb": max_rss_mb() - before}
     if traced:
         numbers["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2 ** 20
@@ -179,15 +177,15 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     from ml.ct import NODULE_MALIGNANCY, analyse_ct, score_nodule
     from ml.dicom import read_series
-    from ml.testing import TIMING_USE, write_ct_series, write_test_ct_pathology
+    from tests.ml.model_fixtures import TIMING_USE, write_ct_series, write_test_ct_pathology
 
     with tempfile.TemporaryDirectory(prefix="bench-ct-") as tmp:
         tmp = Path(tmp)
         setup_django(tmp / "var")
         phantom = SpherePhantom(args.slices, args.size)
-        started = time.perf_counter()
-        files = write_ct_series(tmp / "series", phantom, spacing=phantom.spacing, signed=True)
-        written_s = time.perf_counter() - started
+        with Stopwatch() as watch:
+            files = write_ct_series(tmp / "series", phantom, spacing=phantom.spacing, signed=True)
+        written_s = watch.seconds
         weights = tmp / "weights"
         write_test_ct_pathology(weights, architecture="cnn3d", input_size=(64, 64, 64),
                                 intended_use=TIMING_USE)

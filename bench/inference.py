@@ -20,7 +20,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -33,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 from ml.metadata import METADATA_FILE, ModelMetadata  # noqa: E402
 from ml.onnx_export import export_classifier, sample_inputs  # noqa: E402
 from ml.onnx_runtime import OnnxClassifier  # noqa: E402
-from ml.registry import ModelNotInstalled, load_installed, read_installed_metadata  # noqa: E402
+from ml.timing import Stopwatch  # noqa: E402
+from ml.installed import ModelNotInstalled, load_installed, read_installed_metadata  # noqa: E402
 
 BATCH_SIZES = (1, 32)
 WARMUP_RUNS = 3
@@ -79,9 +79,9 @@ def timings_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str
     samples = {label: [] for label in calls}
     for _ in range(repeats):
         for label, call in calls.items():
-            started = time.perf_counter()
-            call()
-            samples[label].append((time.perf_counter() - started) * 1000)
+            with Stopwatch() as watch:
+                call()
+            samples[label].append(watch.seconds * 1000)
     summary = {}
     for label, values in samples.items():
         values.sort()

@@ -42,6 +42,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ml.timing import Stopwatch  # noqa: E402
+
+RUN_CLOCK = Stopwatch()  # the time base of every record: seconds since this run started
 PHOTO_DIR = ROOT.parent / "shared" / "data" / "ham10000_600" / "images"
 PASSWORD = "load-test-Password-8271"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -163,10 +168,9 @@ def sign_up(client: Client, count: int, concurrency: int) -> tuple[list[dict], l
             return f"{username}: HTTP {status} {data}"
         return {"username": username, "token": data["token"]}
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+    with Stopwatch() as watch, ThreadPoolExecutor(max_workers=concurrency) as pool:
         results = list(pool.map(one, range(count)))
-    seconds = time.perf_counter() - started
+    seconds = watch.seconds
     return [r for r in results if isinstance(r, dict)], [r for r in results if isinstance(r, str)], seconds
 
 
@@ -193,14 +197,14 @@ def upload_all(client: Client, accounts: list[dict]) -> list[dict]:
         body, content_type = bodies[index]
         before = study_count(client, accounts[index]["token"])
         barrier.wait()
-        started = time.perf_counter()
+        started = RUN_CLOCK.seconds
         try:
             status, data = client.json("POST", "/api/v1/studies/", token=accounts[index]["token"],
                                        body=body, content_type=content_type)
             error = None if status == 201 else f"HTTP {status} {data}"
         except OSError as exc:
             status, data, error = 0, {}, repr(exc)
-        records[index] = {"started": started, "ended": time.perf_counter(), "status": status,
+        records[index] = {"started": started, "ended": RUN_CLOCK.seconds, "status": status,
                           "study_id": data.get("id") if error is None else None, "error": error,
                           "account": accounts[index], "studies_before": before}
 
@@ -222,8 +226,8 @@ def drain(client: Client, uploaded: list[dict], deadline: float, interval: float
     """
     pending = [(r["study_id"], r["account"]["token"]) for r in sorted(uploaded, key=lambda r: r["ended"])]
     finished: dict[str, dict] = {}
-    while pending and time.perf_counter() < deadline:
-        round_started = time.perf_counter()
+    while pending and RUN_CLOCK.seconds < deadline:
+        round_started = RUN_CLOCK.seconds
         waiting = 0
         for study_id, token in list(pending):
             try:
@@ -231,14 +235,14 @@ def drain(client: Client, uploaded: list[dict], deadline: float, interval: float
             except OSError:
                 status, data = 0, {}
             if status == 200 and data.get("status") in {"done", "failed"}:
-                data["seen_finished"] = time.perf_counter()
+                data["seen_finished"] = RUN_CLOCK.seconds
                 finished[study_id] = data
                 pending.remove((study_id, token))
                 continue
             waiting += 1
             if waiting >= 3:
                 break
-        time.sleep(max(0.0, interval - (time.perf_counter() - round_started)))
+        time.sleep(max(0.0, interval - (RUN_CLOCK.seconds - round_started)))
     return finished
 
 
@@ -274,7 +278,7 @@ def timestamp(value: str) -> float:
 def main() -> int:
     args = parse_args()
     client = Client(args.url)
-    deadline = time.perf_counter() + args.timeout
+    deadline = RUN_CLOCK.seconds + args.timeout
     started_stack = ensure_stack(client, args.url, args.start_stack)
     try:
         return run(client, args, deadline)
@@ -300,7 +304,7 @@ def run(client: Client, args: argparse.Namespace, deadline: float) -> int:
     failed = {sid: s["failure_reason"] for sid, s in finished.items() if s["status"] == "failed"}
     unfinished = [r["study_id"] for r in uploaded if r["study_id"] not in finished]
     # With no time left the check is skipped; the unfinished studies already fail the run.
-    lost_checked = time.perf_counter() < deadline
+    lost_checked = RUN_CLOCK.seconds < deadline
     lost = lost_studies(client, uploaded) if lost_checked else []
 
     done = [s for s in finished.values() if s["status"] == "done"]

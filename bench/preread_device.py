@@ -16,7 +16,6 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ct_pipeline import SpherePhantom  # noqa: E402  (bench/ is the script's folder, on sys.path)
+from ml.timing import Stopwatch  # noqa: E402
 
 
 def parse_args():
@@ -40,10 +40,10 @@ def parse_args():
 def timed(call, runs: int) -> dict:
     seconds = []
     for _ in range(runs + 1):
-        started = time.perf_counter()
-        call()
-        sync()
-        seconds.append(time.perf_counter() - started)
+        with Stopwatch() as watch:
+            call()
+            sync()
+        seconds.append(watch.seconds)
     return {"first_s": round(seconds[0], 4), "median_s": round(statistics.median(seconds[1:]), 4)}
 
 
@@ -62,7 +62,7 @@ def main() -> int:
     from ml.ct import analyse_ct, score_nodule
     from ml.devices import inference_device
     from ml.skin import analyse_skin_photo
-    from ml.testing import write_ct_series
+    from tests.ml.model_fixtures import write_ct_series
 
     rng = np.random.default_rng(0)
     photo = Image.fromarray(rng.integers(60, 200, (450, 600, 3), dtype=np.uint8))

@@ -16,13 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from djangoenv import setup_django  # noqa: E402  (bench/ is the script's folder, on sys.path)
+from ml.timing import Stopwatch  # noqa: E402
 DEFAULT_PHOTO_DIR = ROOT.parent / "shared" / "data" / "ham10000_600" / "images"
 TARGET_SECONDS = 1.5
 
@@ -59,7 +62,7 @@ def forward_times(weights_dir: Path, name: str, data: bytes, repeats: int = 20) 
     import torch
     from PIL import Image
 
-    from ml.registry import load_installed
+    from ml.installed import load_installed
 
     photo = Image.open(io.BytesIO(data)).convert("RGB")
     classifier = load_installed("skin-classifier", weights_dir)
@@ -67,15 +70,15 @@ def forward_times(weights_dir: Path, name: str, data: bytes, repeats: int = 20) 
     inputs = classifier.input_tensor(photo)
     size = segmenter.image_size
     seg_inputs = torch.rand(1, 3, size, size)
-    network = segmenter.model.model.eval()
+    network = segmenter.model.network.eval()
 
     def median_of(call) -> float:
         call()
         samples = []
         for _ in range(repeats):
-            started = time.perf_counter()
-            call()
-            samples.append(time.perf_counter() - started)
+            with Stopwatch() as watch:
+                call()
+            samples.append(watch.seconds)
         return statistics.median(samples)
 
     with torch.inference_mode():
@@ -103,21 +106,20 @@ def main() -> None:
         client.force_login(patient)
 
         def upload_and_wait() -> tuple[float, Study]:
-            started = time.perf_counter()
+            watch = Stopwatch()
             response = client.post("/studies/new/", {"file": SimpleUploadedFile(
                 name, data, content_type="image/jpeg")})
             if response.status_code != 302:
                 raise SystemExit(f"upload failed: HTTP {response.status_code}")
             study = Study.objects.filter(owner=patient).latest("created_at")
-            deadline = started + 120
             while study.status not in (Study.Status.DONE, Study.Status.FAILED):
-                if time.perf_counter() > deadline:
+                if watch.seconds > 120:
                     raise SystemExit(f"study {study.id} not finished after 120 s")
                 time.sleep(0.005)
                 study.refresh_from_db(fields=["status", "failure_reason"])
             if study.status == Study.Status.FAILED:
                 raise SystemExit(f"study failed: {study.failure_reason}")
-            return time.perf_counter() - started, study
+            return watch.seconds, study
 
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
             for _ in range(2):

@@ -19,13 +19,15 @@ import json
 import os
 import random
 import statistics
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from djangoenv import setup_django  # noqa: E402  (bench/ is the script's folder, on sys.path)
+from ml.timing import Stopwatch  # noqa: E402
 TARGET_P95_S = 0.100
 DEEP_PAGE = 100
 
@@ -94,9 +96,9 @@ def timed(client, url: str, requests: int) -> list[float]:
         client.get(url)  # warm-up: templates, SQLite's page cache
     samples = []
     for _ in range(requests):
-        started = time.perf_counter()
-        response = client.get(url)
-        samples.append(time.perf_counter() - started)
+        with Stopwatch() as watch:
+            response = client.get(url)
+        samples.append(watch.seconds)
         if response.status_code != 200:
             raise SystemExit(f"{url}: HTTP {response.status_code}")
     return samples
@@ -127,9 +129,9 @@ def main() -> None:
 
         from radiology import worklist
 
-        started = time.perf_counter()
-        radiologist = create_studies(args.studies)
-        setup_seconds = time.perf_counter() - started
+        with Stopwatch() as watch:
+            radiologist = create_studies(args.studies)
+        setup_seconds = watch.seconds
         client = Client()
         client.force_login(radiologist)
         pages = worklist.worklist_for(user=radiologist).count() // worklist.PAGE_SIZE + 1

@@ -63,7 +63,7 @@ def _load_models_in_pool_process(**kwargs) -> None:
 def load_models() -> None:
     from django.conf import settings  # noqa: PLC0415  read once Django is set up, in the worker
 
-    from ml.registry import load_all_installed  # noqa: PLC0415  worker only: web processes never load torch
+    from ml.installed import load_all_installed  # noqa: PLC0415  worker only: web processes never load torch
 
     installed = load_all_installed(settings.ML_WEIGHTS_DIR)
     logging.getLogger(__name__).info(

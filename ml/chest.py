@@ -7,7 +7,6 @@ replaced by a guess.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,11 +15,12 @@ import numpy as np
 from PIL import Image
 
 from ml.datasets.rsna import CLASSES as OPACITY_CLASSES
-from ml.detection import Box
 from ml.gradcam import grad_cam
+from ml.installed import (DEFAULT_WEIGHTS_DIR, InstalledModel, ModelInfo, ModelNotInstalled,
+                          load_installed, model_info)
 from ml.overlays import resize_map
-from ml.registry import ModelNotInstalled, load_installed
-from ml.skin import DEFAULT_WEIGHTS_DIR, ModelInfo
+from ml.timing import StageTimer
+from ml.ultralytics_adapter import Box
 
 PNEUMONIA = "pneumonia"
 PNEUMONIA_TYPE = "pneumonia-type"
@@ -53,35 +53,28 @@ def analyse_radiograph(image: Image.Image, *, weights_dir: Path | None = None,
     is told "classification", "gradcam", then "detection" when the box model is installed.
     """
     weights_dir = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
-    report = progress or (lambda stage: None)
     image = image.convert("L")
     pneumonia = load_installed(PNEUMONIA, weights_dir)
     optional = {name: _load_optional(name, weights_dir)
                 for name in (PNEUMONIA_TYPE, LUNG_OPACITY, LUNG_OPACITY_BOXES)}
     kind, opacity_model, detector = optional.values()
-    timings = {}
+    timer = StageTimer(progress)
 
-    report("classification")
-    started = time.perf_counter()
-    inputs = pneumonia.input_tensor(image)
-    positive = pneumonia.classes.index(PNEUMONIA)
-    probability = float(pneumonia.predict_batch(inputs)[0][positive])
-    pneumonia_type = kind.predict(image) if kind is not None else None
-    opacity = opacity_model.predict(image) if opacity_model is not None else None
-    timings["classification"] = time.perf_counter() - started
+    with timer.stage("classification"):
+        inputs = pneumonia.input_tensor(image)
+        positive = pneumonia.classes.index(PNEUMONIA)
+        probability = float(pneumonia.predict_batch(inputs)[0][positive])
+        pneumonia_type = kind.predict(image) if kind is not None else None
+        opacity = opacity_model.predict(image) if opacity_model is not None else None
 
-    report("gradcam")
-    started = time.perf_counter()
-    heatmap = grad_cam(pneumonia.network, pneumonia.target_layer(), inputs, positive)
-    heatmap = resize_map(heatmap, (image.height, image.width)).clip(0, 1)
-    timings["gradcam"] = time.perf_counter() - started
+    with timer.stage("gradcam"):
+        heatmap = grad_cam(pneumonia.network, pneumonia.target_layer(), inputs, positive)
+        heatmap = resize_map(heatmap, (image.height, image.width)).clip(0, 1)
 
     boxes = None
     if detector is not None:
-        report("detection")
-        started = time.perf_counter()
-        boxes = detector.predict_boxes(image)
-        timings["detection"] = time.perf_counter() - started
+        with timer.stage("detection"):
+            boxes = detector.predict_boxes(image)
 
     ran = [pneumonia, *(model for model in optional.values() if model is not None)]
     return RadiographAnalysis(
@@ -91,9 +84,9 @@ def analyse_radiograph(image: Image.Image, *, weights_dir: Path | None = None,
         opacity=opacity,
         boxes=boxes,
         heatmap=heatmap,
-        models=[ModelInfo(m.metadata.name, m.metadata.version) for m in ran],
+        models=[model_info(model) for model in ran],
         not_installed=[name for name, model in optional.items() if model is None],
-        timings=timings,
+        timings=timer.seconds,
         opacity_threshold=(opacity_model.metadata.thresholds.get(OPACITY_CLASS)
                            if opacity_model is not None else None),
     )
@@ -124,7 +117,7 @@ def radiograph_urgency(analysis: RadiographAnalysis) -> str:
     return "routine"
 
 
-def _load_optional(name: str, weights_dir: Path):
+def _load_optional(name: str, weights_dir: Path) -> InstalledModel | None:
     try:
         return load_installed(name, weights_dir)
     except ModelNotInstalled:

@@ -10,8 +10,8 @@ from PIL import Image
 
 from ml.devices import inference_device
 from ml.metadata import ModelMetadata
+from ml.models import create_model
 from ml.preprocessing import image_to_input
-from ml.registry import create_model
 
 
 class Classifier:

@@ -8,7 +8,7 @@ The series is decoded once into one float32 volume; everything else is small.
 from __future__ import annotations
 
 import math
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -20,10 +20,11 @@ from ml.ct_previews import montage, orthogonal_previews, viewer_volume, windowed
 from ml.datasets.ct_series import CLASSES as CT_CLASSES
 from ml.dicom import read_series, read_series_layout, read_slices
 from ml.gradcam import grad_cam
+from ml.installed import (DEFAULT_WEIGHTS_DIR, ModelInfo, ModelNotInstalled, load_installed,
+                          model_info)
 from ml.metadata import ModelMetadata
 from ml.overlays import draw_heatmap
-from ml.registry import ModelNotInstalled, load_installed
-from ml.skin import DEFAULT_WEIGHTS_DIR, ModelInfo
+from ml.timing import StageTimer
 from ml.volumes import Volume, crop_around, fit_volume, volume_to_input
 
 CT_PATHOLOGY = "ct-pathology"
@@ -62,43 +63,35 @@ def analyse_ct(files: list[Path], *, weights_dir: Path | None = None,
     """Read one CT series and prepare what the worklist and viewer show. ``progress`` is
     told "reading", "classification" (only when ct-pathology is installed), "previews"."""
     weights_dir = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
-    report = progress or (lambda stage: None)
     try:
         classifier = load_installed(CT_PATHOLOGY, weights_dir)
     except ModelNotInstalled:
         classifier = None
-    timings = {}
+    timer = StageTimer(progress)
 
-    report("reading")
-    started = time.perf_counter()
-    volume = read_series(files)
-    timings["reading"] = time.perf_counter() - started
+    with timer.stage("reading"):
+        volume = read_series(files)
 
     pathology = threshold = None
     if classifier is not None:
-        report("classification")
-        started = time.perf_counter()
-        probabilities = classifier.predict_batch(volume_to_input(volume, classifier.metadata))[0]
-        pathology = {c: float(p) for c, p in zip(classifier.classes, probabilities)}
-        threshold = positive_threshold(classifier.metadata)
-        timings["classification"] = time.perf_counter() - started
+        with timer.stage("classification"):
+            probabilities = classifier.predict_batch(volume_to_input(volume, classifier.metadata))[0]
+            pathology = {c: float(p) for c, p in zip(classifier.classes, probabilities)}
+            threshold = positive_threshold(classifier.metadata)
 
-    report("previews")
-    started = time.perf_counter()
-    previews = orthogonal_previews(volume)
-    sheet = montage(volume)
-    viewer, viewer_spacing = viewer_volume(volume)
-    timings["previews"] = time.perf_counter() - started
+    with timer.stage("previews"):
+        previews = orthogonal_previews(volume)
+        sheet = montage(volume)
+        viewer, viewer_spacing = viewer_volume(volume)
 
     return CTAnalysis(
         shape=tuple(volume.hu.shape), spacing=tuple(volume.spacing),
         pathology=pathology, pathology_threshold=threshold,
         previews=previews, montage=sheet,
         viewer_volume=viewer, viewer_spacing=viewer_spacing,
-        models=[ModelInfo(classifier.metadata.name, classifier.metadata.version)]
-        if classifier is not None else [],
+        models=[model_info(classifier)] if classifier is not None else [],
         not_installed=[] if classifier is not None else [CT_PATHOLOGY],
-        timings=timings,
+        timings=timer.seconds,
     )
 
 
@@ -138,7 +131,7 @@ def score_nodule(files: list[Path], centre: tuple[int, int, int], *,
         probability=probability, threshold=threshold, positive=probability >= threshold,
         centre=centre,
         cam_images=cam_images(fit_volume(patch, metadata), cam, metadata.voxel_spacing),
-        model=ModelInfo(metadata.name, metadata.version),
+        model=model_info(model),
     )
 
 
@@ -147,7 +140,7 @@ def positive_threshold(metadata: ModelMetadata) -> float:
     return float(metadata.thresholds.get(metadata.classes[1], 0.5))
 
 
-def patch_shape(spacing, metadata: ModelMetadata) -> tuple[int, int, int]:
+def patch_shape(spacing: Sequence[float], metadata: ModelMetadata) -> tuple[int, int, int]:
     """Voxels of the original grid that cover the model's input extent (its input size times
     its voxel spacing) with one voxel to spare on each side; odd, so the centre voxel is the
     middle one."""
@@ -158,7 +151,8 @@ def patch_shape(spacing, metadata: ModelMetadata) -> tuple[int, int, int]:
     return tuple(2 * half + 1 for half in halves)
 
 
-def cam_images(hu: np.ndarray, cam: np.ndarray, spacing) -> dict[str, Image.Image]:
+def cam_images(hu: np.ndarray, cam: np.ndarray,
+               spacing: Sequence[float]) -> dict[str, Image.Image]:
     """The three central planes of a patch (lung window, head up) with its Grad-CAM over
     them, all at one scale with the longest side about ``CAM_IMAGE_SIZE`` pixels."""
     depth, rows, columns = hu.shape

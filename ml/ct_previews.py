@@ -6,6 +6,7 @@ its proportions whatever the slice thickness.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -60,8 +61,6 @@ def viewer_volume(volume: Volume, *, max_size: int = 256,
     averaged when there are more than ``max_slices``. Returns the array and its spacing (mm).
 
     Built slice by slice, so it never holds more than the result and two slices."""
-    import cv2
-
     depth, rows, columns = volume.hu.shape
     scale = min(1.0, max_size / max(rows, columns))
     height, width = max(1, round(rows * scale)), max(1, round(columns * scale))

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import pydicom
 from PIL import Image
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
 from ml.series import SeriesError, order_slices
 from ml.volumes import AIR_HU, Volume
@@ -40,8 +42,6 @@ def read_series(files: list[Path]) -> Volume:
 
 def read_series_layout(files: list[Path]) -> SeriesLayout:
     """Check and order the slices of one series from their headers alone."""
-    import pydicom
-
     headers = []
     for path in files:
         try:
@@ -60,8 +60,6 @@ def read_slices(layout: SeriesLayout, slices: range | None = None) -> Volume:
     """The slices ``slices`` (indices in the layout's order, step 1; by default all) as a
     volume. Only those files are decoded; indices past either end of the series are air, so
     a sub-volume around a point near the edge keeps its shape."""
-    import pydicom
-
     slices = range(layout.shape[0]) if slices is None else slices
     if slices.step != 1:
         raise ValueError("slices must be consecutive (a range with step 1)")
@@ -96,9 +94,6 @@ def read_radiograph(path: Path | BinaryIO) -> np.ndarray:
     """A projection radiograph (CR/DX) as a uint8 greyscale array for display and models:
     the modality and VOI transforms applied (LUT, or window centre/width), MONOCHROME1
     inverted so that bone is always bright. ``path`` may also be an open binary file."""
-    import pydicom
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut
-
     name = _source_name(path)
     try:
         dataset = pydicom.dcmread(path if hasattr(path, "read") else str(path))

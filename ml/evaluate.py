@@ -21,9 +21,8 @@ from ml.classifier import Classifier
 from ml.datasets import chest_xray, ham10000, lidc
 from ml.datasets.common import DatasetError, LabelledImage
 from ml.inputs import inputs_for
+from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, load_installed
 from ml.metrics import mask_scores, segmentation_metrics
-from ml.registry import ModelNotInstalled, load_installed
-from ml.skin import DEFAULT_WEIGHTS_DIR
 from ml.training.reporting import evaluate_probabilities
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}

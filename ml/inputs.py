@@ -7,12 +7,17 @@ generator.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from ml.augment import AugmentConfig, augment
+from ml.datasets import lidc
 from ml.datasets.common import LabelledImage, load_images
+from ml.dicom import read_series_folder
 from ml.metadata import ModelMetadata
 from ml.preprocessing import normalise
+from ml.volumes import Volume, prepare_volume
 
 
 class ImageInputs:
@@ -50,8 +55,6 @@ class VolumeInputs:
         self.augmentation = augmentation or AugmentConfig()
 
     def load(self, items: list[LabelledImage]) -> torch.Tensor:
-        from ml.volumes import prepare_volume
-
         arrays = [torch.from_numpy(prepare_volume(read_volume(item.path), self.metadata))
                   for item in items]
         if not arrays:
@@ -77,18 +80,15 @@ class VolumeInputs:
         return volumes
 
 
-def read_volume(path):
+def read_volume(path: Path) -> Volume:
     """A NIfTI file or a folder holding one DICOM series."""
     if path.is_dir():
-        from ml.dicom import read_series_folder
-
         return read_series_folder(path)
-    from ml.datasets.lidc import read_volume as read_nifti
-
-    return read_nifti(path)
+    return lidc.read_volume(path)
 
 
-def inputs_for(metadata: ModelMetadata, augmentation: AugmentConfig | None = None):
+def inputs_for(metadata: ModelMetadata,
+               augmentation: AugmentConfig | None = None) -> ImageInputs | VolumeInputs:
     """Volume inputs for a model with an HU window, image inputs otherwise."""
     if metadata.hu_window is not None:
         return VolumeInputs(metadata, augmentation)

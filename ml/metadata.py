@@ -12,13 +12,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 METADATA_FILE = "metadata.json"
+COLOUR_CONSTANCY_METHODS = ("shades_of_grey",)
+
+
+class MetadataError(ValueError):
+    """``metadata.json`` says something this code cannot serve faithfully."""
 
 
 @dataclass
 class ModelMetadata:
     name: str
     version: str
-    task: str  # "classification" or "segmentation"
+    task: str  # "classification", "segmentation" or "detection"
     architecture: str
     weights_file: str
     classes: list[str]
@@ -27,6 +32,10 @@ class ModelMetadata:
     std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     gradcam_target_layer: str | None = None
     clahe: bool = False  # contrast-limited histogram equalisation before normalisation
+    # Colour constancy on the full-resolution RGB image, before resizing: "shades_of_grey"
+    # (Minkowski norm of power colour_constancy_power), or None: off.
+    colour_constancy: str | None = None
+    colour_constancy_power: float = 6.0
     # Volumes: resampled to this voxel spacing (mm, z y x), then this HU window maps to [0, 1].
     voxel_spacing: list[float] | None = None
     hu_window: list[float] | None = None
@@ -43,11 +52,22 @@ class ModelMetadata:
     trained_on: str = ""
     created: str = ""
 
+    def __post_init__(self) -> None:
+        if self.colour_constancy not in (None, *COLOUR_CONSTANCY_METHODS):
+            raise MetadataError(f"{self.name}: unknown colour_constancy {self.colour_constancy!r}")
+        if self.colour_constancy is not None and not self.colour_constancy_power > 0:
+            raise MetadataError(f"{self.name}: colour_constancy_power must be positive")
+
     @classmethod
     def read(cls, directory: Path) -> "ModelMetadata":
+        """The metadata in ``directory``. A key this code does not know is refused rather
+        than ignored: it may change how inputs must be prepared."""
         data = json.loads((Path(directory) / METADATA_FILE).read_text())
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise MetadataError(f"{METADATA_FILE} in {directory} has unknown key(s): "
+                                f"{', '.join(unknown)}")
+        return cls(**data)
 
     def write(self, directory: Path) -> Path:
         path = Path(directory) / METADATA_FILE

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
@@ -11,7 +14,8 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: i
     return matrix
 
 
-def classification_metrics(labels, predictions, classes) -> dict:
+def classification_metrics(labels: ArrayLike, predictions: ArrayLike,
+                           classes: Sequence[str]) -> dict:
     """accuracy, balanced accuracy (mean recall over classes present), macro F1, per class."""
     labels = np.asarray(labels)
     predictions = np.asarray(predictions)
@@ -60,7 +64,7 @@ def segmentation_metrics(ious: list[float], dices: list[float], threshold: float
     }
 
 
-def roc_auc(labels, scores) -> float:
+def roc_auc(labels: ArrayLike, scores: ArrayLike) -> float:
     """Area under the ROC curve (the Mann-Whitney U statistic, ties counted half)."""
     labels = np.asarray(labels).astype(bool)
     scores = np.asarray(scores, dtype=float)
@@ -80,7 +84,7 @@ def roc_auc(labels, scores) -> float:
                  / (len(positives) * len(negatives)))
 
 
-def roc_curve(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roc_curve(labels: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """False and true positive rates at every distinct threshold (score >= threshold)."""
     labels = np.asarray(labels).astype(bool)
     scores = np.asarray(scores, dtype=float)
@@ -90,21 +94,21 @@ def roc_curve(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return fpr, tpr, thresholds
 
 
-def youden_threshold(labels, scores) -> float:
+def youden_threshold(labels: ArrayLike, scores: ArrayLike) -> float:
     """The threshold that maximises sensitivity + specificity - 1."""
     fpr, tpr, thresholds = roc_curve(labels, scores)
     best = int(np.argmax(tpr - fpr))
     return float(min(thresholds[best], 1.0))
 
 
-def threshold_at_sensitivity(labels, scores, sensitivity: float) -> float:
+def threshold_at_sensitivity(labels: ArrayLike, scores: ArrayLike, sensitivity: float) -> float:
     """The highest threshold whose sensitivity is at least ``sensitivity`` (for screening)."""
     fpr, tpr, thresholds = roc_curve(labels, scores)
     reaching = np.flatnonzero(tpr >= sensitivity)
     return float(min(thresholds[reaching[0]], 1.0)) if len(reaching) else 0.0
 
 
-def expected_calibration_error(labels, probabilities, bins: int = 10) -> float:
+def expected_calibration_error(labels: ArrayLike, probabilities: ArrayLike, bins: int = 10) -> float:
     """ECE of the predicted class's confidence, in equal-width confidence bins."""
     probabilities = np.asarray(probabilities, dtype=float)
     if probabilities.ndim == 1:
@@ -121,7 +125,7 @@ def expected_calibration_error(labels, probabilities, bins: int = 10) -> float:
     return float(error)
 
 
-def binary_metrics(labels, positive_scores, threshold: float) -> dict:
+def binary_metrics(labels: ArrayLike, positive_scores: ArrayLike, threshold: float) -> dict:
     """Metrics of a two-class model whose positive class is predicted at score >= threshold."""
     labels = np.asarray(labels).astype(int)
     scores = np.asarray(positive_scores, dtype=float)
@@ -149,8 +153,10 @@ def binary_metrics(labels, positive_scores, threshold: float) -> dict:
     }
 
 
-def bootstrap_intervals(metric_fn, labels, scores, *, groups=None, samples: int = 1000,
-                        seed: int = 0, keys=None) -> dict:
+def bootstrap_intervals(metric_fn: Callable[[np.ndarray, np.ndarray], dict], labels: ArrayLike,
+                        scores: ArrayLike, *, groups: ArrayLike | None = None,
+                        samples: int = 1000, seed: int = 0,
+                        keys: Collection[str] | None = None) -> dict[str, list[float]]:
     """95% percentile intervals of ``metric_fn(labels, scores)``'s numeric values, resampling
     whole groups (patients) with replacement when ``groups`` is given, else items."""
     labels = np.asarray(labels)

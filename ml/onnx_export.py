@@ -21,12 +21,11 @@ import torch
 from PIL import Image, ImageDraw
 
 from ml.classifier import Classifier
+from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, load_installed, model_dir
 from ml.metadata import ModelMetadata
 from ml.onnx_runtime import (INPUT_NAME, ONNX_FILE, OUTPUT_NAME, SOURCE_KEY, OnnxClassifier,
                              open_session, source_fingerprint)
 from ml.preprocessing import image_to_input
-from ml.registry import ModelNotInstalled, load_installed, model_dir
-from ml.skin import DEFAULT_WEIGHTS_DIR
 from ml.volumes import Volume, volume_to_input
 
 

@@ -21,9 +21,9 @@ import onnxruntime
 import torch
 from PIL import Image
 
-from ml.metadata import METADATA_FILE, ModelMetadata
+from ml.installed import ModelNotInstalled, model_dir, read_metadata
+from ml.metadata import ModelMetadata
 from ml.preprocessing import image_to_input
-from ml.registry import ModelNotInstalled, model_dir
 
 ONNX_FILE = "model.onnx"
 INPUT_NAME = "input"
@@ -79,9 +79,9 @@ class OnnxClassifier:
     def load(cls, name: str, weights_dir: Path) -> "OnnxClassifier":
         directory = model_dir(name, weights_dir)
         path = directory / ONNX_FILE
-        if not (directory / METADATA_FILE).is_file() or not path.is_file():
+        if not path.is_file():
             raise ModelNotInstalled(name, directory)
-        metadata = ModelMetadata.read(directory)
+        metadata = read_metadata(name, weights_dir)
         if metadata.task != "classification":
             raise ValueError(f"{name} is a {metadata.task} model, not a classifier")
         session = open_session(path)

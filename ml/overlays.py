@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 from PIL import Image
@@ -31,7 +33,7 @@ def draw_heatmap(photo: Image.Image, heatmap: np.ndarray) -> Image.Image:
     return Image.fromarray(blended.clip(0, 255).astype(np.uint8))
 
 
-def resize_map(values: np.ndarray, size_hw) -> np.ndarray:
+def resize_map(values: np.ndarray, size_hw: Sequence[int]) -> np.ndarray:
     height, width = size_hw
     return cv2.resize(values.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
 

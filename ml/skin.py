@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -12,18 +11,12 @@ from PIL import Image
 
 from ml.datasets.ham10000 import CLASSES as SKIN_CLASSES
 from ml.gradcam import grad_cam
+from ml.installed import DEFAULT_WEIGHTS_DIR, ModelInfo, load_installed, model_info
 from ml.overlays import resize_map
-from ml.registry import load_installed
+from ml.timing import StageTimer
 
 SKIN_CLASSIFIER = "skin-classifier"
 SKIN_SEGMENTER = "skin-segmenter"
-DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    name: str
-    version: str
 
 
 @dataclass
@@ -44,29 +37,22 @@ def analyse_skin_photo(photo: Image.Image, *, weights_dir: Path | None = None,
     Raises ``ModelNotInstalled`` before any work if either model is missing.
     """
     weights_dir = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
-    report = progress or (lambda stage: None)
     photo = photo.convert("RGB")
     classifier = load_installed(SKIN_CLASSIFIER, weights_dir)
     segmenter = load_installed(SKIN_SEGMENTER, weights_dir)
-    timings = {}
+    timer = StageTimer(progress)
 
-    report("classification")
-    started = time.perf_counter()
-    inputs = classifier.input_tensor(photo)
-    probabilities = classifier.predict_batch(inputs)[0]
-    top_index = int(np.argmax(probabilities))
-    timings["classification"] = time.perf_counter() - started
+    with timer.stage("classification"):
+        inputs = classifier.input_tensor(photo)
+        probabilities = classifier.predict_batch(inputs)[0]
+        top_index = int(np.argmax(probabilities))
 
-    report("segmentation")
-    started = time.perf_counter()
-    mask = segmenter.predict_mask(photo)
-    timings["segmentation"] = time.perf_counter() - started
+    with timer.stage("segmentation"):
+        mask = segmenter.predict_mask(photo)
 
-    report("gradcam")
-    started = time.perf_counter()
-    heatmap = grad_cam(classifier.network, classifier.target_layer(), inputs, top_index)
-    heatmap = resize_map(heatmap, (photo.height, photo.width))
-    timings["gradcam"] = time.perf_counter() - started
+    with timer.stage("gradcam"):
+        heatmap = grad_cam(classifier.network, classifier.target_layer(), inputs, top_index)
+        heatmap = resize_map(heatmap, (photo.height, photo.width))
 
     return SkinAnalysis(
         top_class=classifier.classes[top_index],
@@ -74,9 +60,9 @@ def analyse_skin_photo(photo: Image.Image, *, weights_dir: Path | None = None,
         lesion_mask=mask,
         lesion_area_fraction=float(mask.mean()),
         heatmap=heatmap,
-        models=[ModelInfo(m.metadata.name, m.metadata.version) for m in (classifier, segmenter)],
-        timings=timings,
+        models=[model_info(classifier), model_info(segmenter)],
+        timings=timer.seconds,
     )
 
 
-__all__ = ["SKIN_CLASSES", "ModelInfo", "SkinAnalysis", "analyse_skin_photo"]
+__all__ = ["SKIN_CLASSES", "SkinAnalysis", "analyse_skin_photo"]

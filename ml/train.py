@@ -1,30 +1,28 @@
 """Train a model: ``python -m ml.train CONFIG.yaml [key=value ...]``.
 
-The config is YAML (see ``ml/configs``); ``key=value`` pairs override it (values are parsed
-as YAML, so ``epochs=2`` is a number). ``kfold=5`` runs stratified 5-fold cross-validation by
-patient on the train and val splits instead of one training. The resolved config is saved as ``config.yaml`` in the
-run folder, beside the weights.
+The config is YAML (see ``ml/configs``), checked against its task's typed config
+(:mod:`ml.training.config`); ``key=value`` pairs override it (values are parsed as YAML, so
+``epochs=2`` is a number). ``kfold=5`` runs stratified 5-fold cross-validation by patient on
+the train and val splits instead of one training. The resolved config is saved as
+``config.yaml`` in the run folder, beside the weights.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Callable
 
-import yaml
+from ml.training import classifier, detector, segmenter
+from ml.training.config import (CONFIG_FILE, ClassifierConfig, ConfigError, TrainConfig,
+                                read_config, save_config)
+from ml.training.kfold import cross_validate
 
-
-def resolve_config(path: Path, overrides: list[str]) -> dict:
-    config = yaml.safe_load(Path(path).read_text()) or {}
-    for item in overrides:
-        key, separator, value = item.partition("=")
-        if not separator or not key:
-            raise SystemExit(f"override {item!r} is not key=value")
-        config[key] = yaml.safe_load(value)
-    for key in ("task", "name", "run_dir"):
-        if key not in config:
-            raise SystemExit(f"{path}: the config needs a {key!r} entry")
-    return config
+TRAINERS: dict[str, Callable[..., object]] = {
+    "classification": classifier.train,
+    "segmentation": segmenter.train,
+    "detection": detector.train,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,21 +30,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("config", type=Path)
     parser.add_argument("overrides", nargs="*", help="key=value pairs overriding the config")
     args = parser.parse_args(argv)
-    config = resolve_config(args.config, args.overrides)
-    run_dir = Path(config["run_dir"])
+    try:
+        config = read_config(args.config, args.overrides)
+    except ConfigError as error:
+        raise SystemExit(f"{args.config}: {error}") from None
+    run(config)
+
+
+def run(config: TrainConfig) -> None:
+    run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
-    if config["task"] == "classification" and config.get("kfold"):
-        from ml.training.kfold import cross_validate as train
-    elif config["task"] == "classification":
-        from ml.training.classifier import train
-    elif config["task"] == "segmentation":
-        from ml.training.segmenter import train
-    elif config["task"] == "detection":
-        from ml.training.detector import train
+    save_config(config, run_dir / CONFIG_FILE)
+    if isinstance(config, ClassifierConfig) and config.kfold:
+        cross_validate(config, run_dir)
     else:
-        raise SystemExit(f"unknown task {config['task']!r}")
-    train(config, run_dir)
+        TRAINERS[config.task](config, run_dir)
 
 
 if __name__ == "__main__":

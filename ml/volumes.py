@@ -7,6 +7,7 @@ a fixed shape, and windowed to [0, 1].
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ class Volume:
     spacing: tuple[float, float, float]  # mm (z, y, x)
 
 
-def resample(volume: Volume, spacing) -> np.ndarray:
+def resample(volume: Volume, spacing: Sequence[float]) -> np.ndarray:
     """Trilinear resampling to ``spacing`` (mm, z y x)."""
     factors = [s / t for s, t in zip(volume.spacing, spacing)]
     shape = [max(1, round(n * f)) for n, f in zip(volume.hu.shape, factors)]
@@ -32,7 +33,7 @@ def resample(volume: Volume, spacing) -> np.ndarray:
     return F.interpolate(tensor, size=shape, mode="trilinear", align_corners=False)[0, 0].numpy()
 
 
-def centre_fit(array: np.ndarray, shape, fill: float = AIR_HU) -> np.ndarray:
+def centre_fit(array: np.ndarray, shape: Sequence[int], fill: float = AIR_HU) -> np.ndarray:
     """Crop or pad (with air) each axis around the centre to ``shape``."""
     out = np.full(shape, fill, dtype=np.float32)
     source, target = [], []
@@ -53,12 +54,13 @@ def window(hu: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip((hu - low) / (high - low), 0.0, 1.0).astype(np.float32)
 
 
-def resize(volume: Volume, shape) -> np.ndarray:
+def resize(volume: Volume, shape: Sequence[int]) -> np.ndarray:
     tensor = torch.from_numpy(np.ascontiguousarray(volume.hu, dtype=np.float32))[None, None]
     return F.interpolate(tensor, size=list(shape), mode="trilinear", align_corners=False)[0, 0].numpy()
 
 
-def crop_around(array: np.ndarray, centre, shape, fill: float = AIR_HU) -> np.ndarray:
+def crop_around(array: np.ndarray, centre: Sequence[int], shape: Sequence[int],
+                fill: float = AIR_HU) -> np.ndarray:
     """The box of ``shape`` whose middle voxel (index ``size // 2`` on each axis) is
     ``centre``; the parts outside ``array`` are ``fill`` (air)."""
     out = np.full(shape, fill, dtype=np.float32)

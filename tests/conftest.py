@@ -112,8 +112,10 @@ def _isolated_settings(settings, tmp_path):
 
 @pytest.fixture(scope="session")
 def _test_weights_dir(tmp_path_factory) -> Path:
+    from tests.ml.model_fixtures import write_test_weights  # loads torch: only when a test needs weights
+
     folder = tmp_path_factory.mktemp("weights")
-    ml.write_test_weights(folder)
+    write_test_weights(folder)
     return folder
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.uid import generate_uid
 
-from ml.testing import new_dataset, write_ct_series  # noqa: F401  (shared with the benchmarks)
+from tests.ml.model_fixtures import new_dataset, write_ct_series  # noqa: F401  (shared with the benchmarks)
 
 
 def write_radiograph(path: Path, pixels: np.ndarray, *, photometric: str = "MONOCHROME2",

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ml.dicom import read_radiograph
 from ml.metadata import ModelMetadata
 from ml.preprocessing import prepare
 
@@ -61,8 +62,6 @@ def check_split(split: str | None) -> None:
 def open_image(path: Path) -> Image.Image:
     """An image file, or a DICOM radiograph (``.dcm``) as a greyscale image."""
     if Path(path).suffix.lower() == ".dcm":
-        from ml.dicom import read_radiograph
-
         return Image.fromarray(read_radiograph(path), "L")
     return Image.open(path)
 

@@ -42,7 +42,7 @@ class EpochLog:
             with self.path.open(newline="") as handle:
                 self._fields = next(csv.reader(handle), None)
 
-    def write(self, **row) -> None:
+    def write(self, **row: object) -> None:
         if self._fields is None:
             self._fields = list(row)
             with self.path.open("w", newline="") as handle:

@@ -8,6 +8,7 @@ validation metric over the folds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections import Counter, defaultdict
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.datasets import labelled_splits
-from ml.datasets.common import LabelledImage
+from ml.datasets import LabelledImage, labelled_splits
 from ml.training import classifier
+from ml.training.config import ClassifierConfig
 
 
 def group_stratified_folds(items: list[LabelledImage], folds: int, seed: int = 0) -> list[int]:
@@ -39,11 +40,13 @@ def group_stratified_folds(items: list[LabelledImage], folds: int, seed: int = 0
     return [fold_of[item.group] for item in items]
 
 
-def cross_validate(config: dict, run_dir: Path) -> dict:
-    folds = int(config["kfold"])
-    _, splits = labelled_splits(config)
+def cross_validate(config: ClassifierConfig, run_dir: Path) -> dict:
+    """Train ``config.kfold`` models, each validated on its fold; writes and returns the
+    summary (``cv_results.json``)."""
+    folds = config.kfold
+    _, splits = labelled_splits(config.dataset, Path(config.data_dir), config.label_task)
     pool = splits["train"] + splits["val"]
-    assignment = group_stratified_folds(pool, folds, int(config.get("seed", 0)))
+    assignment = group_stratified_folds(pool, folds, config.seed)
     per_fold = []
     for fold in range(folds):
         fold_splits = {
@@ -53,7 +56,7 @@ def cross_validate(config: dict, run_dir: Path) -> dict:
         }
         print(f"fold {fold + 1}/{folds}: train={len(fold_splits['train'])} "
               f"val={len(fold_splits['val'])}", flush=True)
-        fold_config = {**config, "install_dir": None, "bootstrap_samples": 0}
+        fold_config = dataclasses.replace(config, install_dir=None, bootstrap_samples=0)
         metadata = classifier.train(fold_config, run_dir / f"fold{fold + 1}", splits=fold_splits)
         per_fold.append(metadata.metrics["val"])
     summary = {"folds": folds, "per_fold": per_fold, "mean": {}, "std": {}}

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
+
+from ml.training.config import ClassifierConfig
+
+LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def focal_loss(logits: torch.Tensor, targets: torch.Tensor, *, gamma: float = 2.0,
@@ -19,15 +25,14 @@ def focal_loss(logits: torch.Tensor, targets: torch.Tensor, *, gamma: float = 2.
     return ((1 - p_true) ** gamma * cross_entropy).mean()
 
 
-def classification_loss(config: dict, class_weights: torch.Tensor):
+def classification_loss(config: ClassifierConfig, class_weights: torch.Tensor) -> LossFunction:
     """The loss the config names (``loss: cross_entropy`` or ``focal``), as f(logits, targets)."""
-    name = config.get("loss", "cross_entropy")
-    smoothing = float(config.get("label_smoothing", 0.0))
-    if name == "cross_entropy":
+    smoothing = config.label_smoothing
+    if config.loss == "cross_entropy":
         return lambda logits, targets: F.cross_entropy(
             logits.float(), targets, weight=class_weights, label_smoothing=smoothing)
-    if name == "focal":
-        gamma = float(config.get("focal_gamma", 2.0))
+    if config.loss == "focal":
         return lambda logits, targets: focal_loss(
-            logits, targets, gamma=gamma, weight=class_weights, label_smoothing=smoothing)
-    raise ValueError(f"unknown loss {name!r}; one of cross_entropy, focal")
+            logits, targets, gamma=config.focal_gamma, weight=class_weights,
+            label_smoothing=smoothing)
+    raise ValueError(f"unknown loss {config.loss!r}; one of cross_entropy, focal")

@@ -7,6 +7,7 @@ numbers are those of the model as it is served.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ml.metrics import (binary_metrics, bootstrap_intervals, classification_metrics,
                         threshold_at_sensitivity, youden_threshold)
@@ -28,11 +29,10 @@ def choose_threshold(rule: str, labels: np.ndarray, positive_scores: np.ndarray)
     raise ValueError(f"unknown threshold rule {rule!r}; use youden or sensitivity:0.95")
 
 
-def prior_correction_strength(logits, labels, prior, classes) -> float:
+def prior_correction_strength(logits: torch.Tensor, labels: torch.Tensor, prior: torch.Tensor,
+                              classes: list[str]) -> float:
     """The strength of logit adjustment (Menon et al. 2021) that best balances accuracy and
     balanced accuracy on the validation split."""
-    import torch
-
     best_tau, best_score = 0.0, -1.0
     for tau in np.linspace(0.0, 1.0, 11):
         adjusted = logits - tau * torch.log(prior)
@@ -44,7 +44,7 @@ def prior_correction_strength(logits, labels, prior, classes) -> float:
 
 
 def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray, classes: list[str],
-                           *, threshold: float | None, groups=None,
+                           *, threshold: float | None, groups: list[str] | None = None,
                            bootstrap_samples: int = 0) -> dict:
     """Metrics of one split; for two classes at ``threshold`` on the second class's score.
     With ``bootstrap_samples``, 95% intervals resampling ``groups`` (patients)."""

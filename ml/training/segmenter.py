@@ -9,27 +9,28 @@ image's full resolution, on the validation and test splits.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import yaml
 from PIL import Image
 
-from ml.datasets import ham10000
 from ml.cards import write_model_card
+from ml.datasets import ham10000
 from ml.metadata import ModelMetadata
 from ml.metrics import bootstrap_intervals, mask_scores, segmentation_metrics
-from ml.segmentation import Segmenter, yolo
+from ml.segmentation import Segmenter
+from ml.timing import Stopwatch
 from ml.training.common import install, machine_description, seed_everything, threads, utc_now
+from ml.training.config import YoloConfig
+from ml.ultralytics_adapter import YoloModel
 
 INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "results.csv", "MODEL_CARD.md"]
 
 
 def mask_to_polygons(mask: np.ndarray, min_area_fraction: float = 0.002) -> list[np.ndarray]:
     """Outer contours of a bool mask as polygons with coordinates normalised to [0, 1]."""
-    import cv2
-
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
                                    cv2.CHAIN_APPROX_SIMPLE)
     height, width = mask.shape
@@ -42,7 +43,8 @@ def mask_to_polygons(mask: np.ndarray, min_area_fraction: float = 0.002) -> list
     return polygons
 
 
-def build_yolo_dataset(data_dir: Path, cache_dir: Path, splits: dict[str, list]) -> Path:
+def build_yolo_dataset(data_dir: Path, cache_dir: Path,
+                       splits: dict[str, list[ham10000.Record]]) -> Path:
     """Symlinked images and polygon labels in ultralytics' layout; returns the data YAML."""
     data_dir, cache_dir = Path(data_dir).resolve(), Path(cache_dir)
     for split, records in splits.items():
@@ -65,7 +67,7 @@ def build_yolo_dataset(data_dir: Path, cache_dir: Path, splits: dict[str, list])
     return data_yaml
 
 
-def evaluate_segmenter(segmenter: Segmenter, data_dir: Path, records,
+def evaluate_segmenter(segmenter: Segmenter, data_dir: Path, records: list[ham10000.Record],
                        bootstrap_samples: int = 0) -> dict:
     """Mask metrics at each image's own resolution; with ``bootstrap_samples``, 95% intervals
     that resample whole lesions."""
@@ -89,57 +91,47 @@ def evaluate_segmenter(segmenter: Segmenter, data_dir: Path, records,
     return metrics
 
 
-def train(config: dict, run_dir: Path) -> ModelMetadata:
-    threads(config.get("threads"))
-    seed = int(config.get("seed", 0))
-    seed_everything(seed)
-    data_dir = Path(config["data_dir"])
+def train(config: YoloConfig, run_dir: Path) -> ModelMetadata:
+    threads(config.threads)
+    seed_everything(config.seed)
+    data_dir = Path(config.data_dir)
     splits = {s: ham10000.read_records(data_dir, s) for s in ("train", "val", "test")}
-    limit = config.get("max_images_per_split")
-    if limit:
-        splits = {s: records[: int(limit)] for s, records in splits.items()}
-    started = time.time()
+    if config.max_images_per_split:
+        splits = {s: records[: config.max_images_per_split] for s, records in splits.items()}
+    watch = Stopwatch()
     data_yaml = build_yolo_dataset(data_dir, run_dir / "dataset", splits)
-    print(f"dataset ready in {time.time() - started:.1f}s", flush=True)
+    print(f"dataset ready in {watch.seconds:.1f}s", flush=True)
 
-    model = yolo(config["architecture"])
-    model.train(
-        data=str(data_yaml), epochs=int(config["epochs"]), imgsz=int(config["imgsz"]),
-        batch=int(config["batch_size"]), workers=int(config.get("workers", 2)),
-        device=config.get("device", "cpu"), seed=seed, deterministic=True,
-        project=str(run_dir.resolve()), name="yolo", exist_ok=True, plots=False,
-        pretrained=False, amp=False, patience=int(config.get("patience", 100)),
-        close_mosaic=int(config.get("close_mosaic", 10)), verbose=False,
-        **config.get("yolo_options", {}),
-    )
-    best = run_dir / "yolo" / "weights" / "last.pt"
-    shutil.copy2(best, run_dir / "model.pt")
-    if (run_dir / "yolo" / "results.csv").exists():
-        shutil.copy2(run_dir / "yolo" / "results.csv", run_dir / "results.csv")
-    training_seconds = round(time.time() - started)
+    yolo_run = YoloModel(config.architecture, "segmentation").train(
+        data_yaml=data_yaml, run_dir=run_dir, epochs=config.epochs, image_size=config.imgsz,
+        batch_size=config.batch_size, workers=config.workers, device=config.device,
+        seed=config.seed, patience=config.patience, close_mosaic=config.close_mosaic,
+        options=config.yolo_options)
+    shutil.copy2(yolo_run / "weights" / "last.pt", run_dir / "model.pt")
+    if (yolo_run / "results.csv").exists():
+        shutil.copy2(yolo_run / "results.csv", run_dir / "results.csv")
+    training_seconds = round(watch.seconds)
 
     metadata = ModelMetadata(
-        name=config["name"], version=str(config["version"]), task="segmentation",
-        architecture=config["architecture"], weights_file="model.pt", classes=["lesion"],
-        input_size=[int(config["imgsz"]), int(config["imgsz"])],
-        thresholds={"confidence": float(config.get("confidence", 0.25))},
+        name=config.name, version=config.version, task="segmentation",
+        architecture=config.architecture, weights_file="model.pt", classes=["lesion"],
+        input_size=[config.imgsz, config.imgsz], thresholds={"confidence": config.confidence},
     )
     segmenter = Segmenter.load(run_dir / "model.pt", metadata)
-    metrics = {s: evaluate_segmenter(segmenter, data_dir, splits[s],
-                                     int(config.get("bootstrap_samples", 1000)))
+    metrics = {s: evaluate_segmenter(segmenter, data_dir, splits[s], config.bootstrap_samples)
                for s in ("val", "test")}
     for split, values in metrics.items():
         print(f"{split}: " + " ".join(f"{k}={v:.4f}" for k, v in values.items()
                                       if isinstance(v, float)), flush=True)
     metadata.metrics = {**metrics, "training_seconds": training_seconds}
-    metadata.training_data = config.get("training_data", "")
+    metadata.training_data = config.training_data
     metadata.split = ("lesion-disjoint by sha256(lesion_id) % 100: train < 70 <= val < 85 <= "
                       "test; the last epoch is kept (no per-epoch selection), test used once")
-    metadata.intended_use = config.get("intended_use", "")
-    metadata.limitations = config.get("limitations", "")
+    metadata.intended_use = config.intended_use
+    metadata.limitations = config.limitations
     metadata.trained_on = machine_description()
     metadata.created = utc_now()
     metadata.write(run_dir)
     write_model_card(run_dir, metadata)
-    install(run_dir, config.get("install_dir"), INSTALLED_FILES)
+    install(run_dir, config.install_dir, INSTALLED_FILES)
     return metadata

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.cards import (CARD_FILE, calibration_bins, main as cards_main, predicted_labels,
-                      save_plots, write_model_card)
+from ml.cards import CARD_FILE, write_model_card
+from ml.cards import main as cards_main
 from ml.metadata import ModelMetadata
 from ml.metrics import expected_calibration_error
+from ml.plots import calibration_bins, predicted_labels, save_plots
 from ml.train import main as train_main
 from tests.ml.conftest import make_chest_xray_folder
 

@@ -6,12 +6,11 @@ from PIL import Image, ImageDraw
 
 from ml.chest import (LUNG_OPACITY, LUNG_OPACITY_BOXES, PNEUMONIA, PNEUMONIA_TYPE,
                       RadiographAnalysis, analyse_radiograph, radiograph_urgency)
-from ml.detection import Box
 from ml.dicom import SeriesError, radiograph_image, read_radiograph
-from ml.registry import ModelNotInstalled, clear_cache
-from ml.skin import DEFAULT_WEIGHTS_DIR
-from ml.testing import write_test_lung_opacity, write_test_lung_opacity_boxes
+from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, clear_cache
+from ml.ultralytics_adapter import Box
 from tests.dicom_files import write_radiograph
+from tests.ml.model_fixtures import write_test_lung_opacity, write_test_lung_opacity_boxes
 
 
 def shipped(tmp_path, *names):

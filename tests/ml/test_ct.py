@@ -7,10 +7,9 @@ from ml.ct import (CT_PATHOLOGY, NODULE_MALIGNANCY, CTAnalysis, analyse_ct, ct_u
                    patch_shape, score_nodule)
 from ml.ct_previews import viewer_volume
 from ml.dicom import SeriesError, read_series, read_series_layout, read_slices
-from ml.registry import ModelNotInstalled, clear_cache, load_installed
-from ml.skin import DEFAULT_WEIGHTS_DIR
-from ml.testing import write_ct_series, write_test_ct_pathology
+from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, clear_cache, load_installed
 from ml.volumes import AIR_HU, Volume, crop_around, prepare_volume
+from tests.ml.model_fixtures import write_ct_series, write_test_ct_pathology
 
 SPACING = (2.5, 0.7, 0.7)
 

@@ -7,12 +7,13 @@ from onnx import numpy_helper
 from PIL import Image, ImageDraw
 
 import ml.onnx_export
+from ml.installed import ModelNotInstalled, clear_cache, load_installed, model_dir
 from ml.metadata import ModelMetadata
+from ml.models import create_model
 from ml.onnx_export import (ExportMismatch, check_against_pytorch, compare_logits,
                             export_classifier, sample_inputs)
 from ml.onnx_runtime import OnnxClassifier, OutdatedExport
-from ml.registry import ModelNotInstalled, clear_cache, create_model, load_installed, model_dir
-from ml.testing import write_test_classifier
+from tests.ml.model_fixtures import write_test_classifier
 
 NAME = "skin-classifier"
 

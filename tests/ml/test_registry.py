@@ -1,9 +1,10 @@
 import pytest
 import torch
 
+from ml.installed import ModelNotInstalled, load_installed
 from ml.metadata import ModelMetadata
-from ml.registry import ModelNotInstalled, architectures, create_model, load_installed
-from ml.testing import write_test_classifier
+from ml.models import architectures, create_model
+from tests.ml.model_fixtures import write_test_classifier
 
 
 def test_create_model_builds_each_architecture_by_name():
@@ -24,6 +25,16 @@ def test_missing_weights_are_reported_not_replaced(tmp_path):
     (tmp_path / "skin-classifier" / metadata.weights_file).unlink()
     with pytest.raises(ModelNotInstalled):
         load_installed("skin-classifier", tmp_path / "other")  # a fresh cache key, no weights
+
+
+def test_metadata_the_code_cannot_serve_means_not_installed(tmp_path):
+    import json
+
+    metadata = write_test_classifier(tmp_path)
+    path = tmp_path / "skin-classifier" / "metadata.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "white_balance": "auto"}))
+    with pytest.raises(ModelNotInstalled, match="model not installed: skin-classifier .*white_balance"):
+        load_installed(metadata.name, tmp_path)
 
 
 def test_installed_model_loads_once_and_follows_its_metadata(tmp_path):

@@ -3,12 +3,13 @@ import pytest
 from PIL import Image, ImageDraw
 
 import ml
-from ml.registry import clear_cache
+from ml.installed import clear_cache, load_all_installed
+from tests.ml.model_fixtures import write_test_weights
 
 
 @pytest.fixture
 def test_weights(tmp_path):
-    ml.write_test_weights(tmp_path)
+    write_test_weights(tmp_path)
     yield tmp_path
     clear_cache()
 
@@ -69,7 +70,5 @@ def test_loading_a_segmenter_leaves_pillow_unpatched(test_weights):
 
 
 def test_worker_start_loads_every_installed_model(test_weights, tmp_path):
-    from ml.registry import load_all_installed
-
     assert [m.name for m in load_all_installed(test_weights)] == ["skin-classifier", "skin-segmenter"]
     assert load_all_installed(tmp_path / "empty") == []

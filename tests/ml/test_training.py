@@ -8,7 +8,7 @@ import torch
 from ml.evaluate import main as evaluate_main
 from ml.metadata import ModelMetadata
 from ml.train import main as train_main
-from ml.train import resolve_config
+from ml.training.config import ConfigError, read_config
 
 
 def classifier_args(ham_folder, run_dir, install_dir):
@@ -18,10 +18,10 @@ def classifier_args(ham_folder, run_dir, install_dir):
 
 
 def test_overrides_are_parsed_as_yaml(tmp_path):
-    config = resolve_config("ml/configs/skin-classifier.yaml", ["epochs=2", "input_size=[8, 8]"])
-    assert config["epochs"] == 2 and config["input_size"] == [8, 8]
-    with pytest.raises(SystemExit):
-        resolve_config("ml/configs/skin-classifier.yaml", ["epochs"])
+    config = read_config("ml/configs/skin-classifier.yaml", ["epochs=2", "input_size=[8, 8]"])
+    assert config.epochs == 2 and config.input_size == [8, 8]
+    with pytest.raises(ConfigError):
+        read_config("ml/configs/skin-classifier.yaml", ["epochs"])
 
 
 def test_classifier_training_installs_weights_metadata_and_config(ham_folder, tmp_path, capsys):

@@ -8,8 +8,9 @@ from ml.datasets import lidc
 from ml.datasets.common import DatasetError, split_of
 from ml.evaluate import main as evaluate_main
 from ml.gradcam import grad_cam
+from ml.installed import load_installed
 from ml.metadata import ModelMetadata
-from ml.registry import create_model, load_installed
+from ml.models import create_model
 from ml.train import main as train_main
 from ml.volumes import Volume, centre_fit, prepare_volume, resample, window
 

@@ -15,10 +15,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from lesions_project.celery import app as celery_app
-from ml.testing import write_ct_series, write_test_ct_pathology, write_test_weights
 from studies import services
 from studies.intake.scans import radiology_studies_create
 from studies.models import Artifact, Study, StudyResult
+from tests.ml.model_fixtures import write_ct_series, write_test_ct_pathology, write_test_weights
 from tests.conditions import need
 from tests.conftest import photo_upload
 from tests.production import servers

@@ -13,11 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
+from ml.chest import LUNG_OPACITY, LUNG_OPACITY_BOXES, OPACITY_CLASS, OPACITY_CLASSES
+from ml.ct import CT_PATHOLOGY
+from ml.datasets.ct_series import CLASSES as CT_CLASSES
 from ml.datasets.ham10000 import CLASSES
+from ml.installed import clear_cache, model_dir
 from ml.metadata import ModelMetadata
-from ml.registry import clear_cache, create_model, model_dir
+from ml.models import create_model
 from ml.skin import SKIN_CLASSIFIER, SKIN_SEGMENTER
+from ml.ultralytics_adapter import YoloModel
 
 TEST_VERSION = "0.0.0-test"
 TEST_USE = "Automated tests only: untrained random weights."
@@ -34,12 +41,10 @@ def write_test_classifier(weights_dir: Path, name: str = SKIN_CLASSIFIER) -> Mod
 
 
 def write_test_segmenter(weights_dir: Path, name: str = SKIN_SEGMENTER) -> ModelMetadata:
-    from ml.segmentation import yolo
-
     torch.manual_seed(0)
     directory = model_dir(name, weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    yolo("yolov8n-seg.yaml").save(directory / "model.pt")
+    YoloModel("yolov8n-seg.yaml", "segmentation").save(directory / "model.pt")
     metadata = ModelMetadata(
         name=name, version=TEST_VERSION, task="segmentation", architecture="yolov8n-seg.yaml",
         weights_file="model.pt", classes=["lesion"], input_size=[64, 64],
@@ -58,8 +63,6 @@ def write_test_weights(weights_dir: Path) -> None:
 
 def write_test_lung_opacity(weights_dir: Path, threshold: float | None = None) -> ModelMetadata:
     """lung-opacity, untrained; with ``threshold`` on "Lung Opacity" if given."""
-    from ml.chest import LUNG_OPACITY, OPACITY_CLASS, OPACITY_CLASSES
-
     metadata = _write_classifier(weights_dir, ModelMetadata(
         name=LUNG_OPACITY, version=TEST_VERSION, task="classification",
         architecture="compact-resnet-tiny", weights_file="model.pt",
@@ -74,16 +77,11 @@ def write_test_lung_opacity(weights_dir: Path, threshold: float | None = None) -
 def write_test_lung_opacity_boxes(weights_dir: Path, confidence: float = 0.01) -> ModelMetadata:
     """lung-opacity-boxes: an untrained one-class YOLOv8n, whose low ``confidence`` cut
     lets a few of its random boxes through."""
-    from ml.chest import LUNG_OPACITY_BOXES
-    from ml.segmentation import yolo
-
     torch.manual_seed(0)
     directory = model_dir(LUNG_OPACITY_BOXES, weights_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    detector = yolo("yolov8n.yaml", task="detect")
     # The YAML has COCO's 80 classes; training sets one from its data, so rebuild with one.
-    detector.model = type(detector.model)("yolov8n.yaml", nc=1, verbose=False)
-    detector.save(directory / "model.pt")
+    YoloModel("yolov8n.yaml", "detection", num_classes=1).save(directory / "model.pt")
     metadata = ModelMetadata(
         name=LUNG_OPACITY_BOXES, version=TEST_VERSION, task="detection",
         architecture="yolov8n.yaml", weights_file="model.pt", classes=["opacity"],
@@ -99,9 +97,6 @@ def write_test_ct_pathology(weights_dir: Path, *, architecture: str = "cnn3d-tin
                             intended_use: str = TEST_USE) -> ModelMetadata:
     """ct-pathology, untrained. The benchmark writes the real architecture and input size
     with ``intended_use=TIMING_USE``, into a temporary folder."""
-    from ml.ct import CT_PATHOLOGY
-    from ml.datasets.ct_series import CLASSES as CT_CLASSES
-
     metadata = _write_classifier(weights_dir, ModelMetadata(
         name=CT_PATHOLOGY, version=TEST_VERSION, task="classification",
         architecture=architecture, weights_file="model.pt", classes=list(CT_CLASSES),
@@ -122,11 +117,8 @@ def _write_classifier(weights_dir: Path, metadata: ModelMetadata) -> ModelMetada
     return metadata
 
 
-def new_dataset(sop_class: str, modality: str, patient_id: str = "TEST-0001"):
+def new_dataset(sop_class: str, modality: str, patient_id: str = "TEST-0001") -> Dataset:
     """A pydicom image dataset with its file meta, UIDs and a test patient, ready for pixels."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -149,8 +141,6 @@ def write_ct_series(folder: Path, hu, *, spacing=(2.5, 0.7, 0.7), shuffle=True,
     intercept -1024 as scanners do, as uint16 (or int16 with ``signed``); written in
     shuffled order by default. ``hu`` may be anything with a ``shape`` whose ``[index]`` is
     one slice, so that a long synthetic series need not exist in memory at once."""
-    from pydicom.uid import CTImageStorage, generate_uid
-
     folder.mkdir(parents=True, exist_ok=True)
     study_uid = study_uid or generate_uid()
     series_uid = series_uid or generate_uid()
