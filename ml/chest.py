@@ -7,17 +7,17 @@ replaced by a guess.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
 
 from ml.datasets.rsna import CLASSES as OPACITY_CLASSES
 from ml.gradcam import grad_cam
-from ml.installed import (DEFAULT_WEIGHTS_DIR, InstalledModel, ModelInfo, ModelNotInstalled,
-                          load_installed, model_info)
+from ml.input_gate import NOT_GATED, Gate
+from ml.installed import DEFAULT_WEIGHTS_DIR, InstalledModel, ModelInfo, ModelNotInstalled, load_installed, model_info
 from ml.overlays import resize_map
 from ml.timing import StageTimer
 from ml.ultralytics_adapter import Box
@@ -36,12 +36,14 @@ class RadiographAnalysis:
     pneumonia_type: dict[str, float] | None  # None when pneumonia-type is not installed
     opacity: dict[str, float] | None  # lung-opacity's class probabilities
     boxes: list[Box] | None  # lung-opacity-boxes' detections, in the input image's pixels
-    heatmap: np.ndarray  # Grad-CAM of the pneumonia class, float32 [0, 1], the input's HxW
+    heatmap: np.ndarray | None  # Grad-CAM of the pneumonia class, float32 [0, 1], the input's HxW
     models: list[ModelInfo]  # every model that ran
     not_installed: list[str]  # optional models that did not run
     timings: dict[str, float] = field(default_factory=dict)
     # lung-opacity's threshold on OPACITY_CLASS; None: its served decision is the top class
     opacity_threshold: float | None = None
+    # pneumonia's input gate: when it refuses the image, no model's output is given
+    gate: Gate = NOT_GATED
 
 
 def analyse_radiograph(image: Image.Image, *, weights_dir: Path | None = None,
@@ -62,6 +64,11 @@ def analyse_radiograph(image: Image.Image, *, weights_dir: Path | None = None,
 
     with timer.stage("classification"):
         inputs = pneumonia.input_tensor(image)
+        gate = pneumonia.gate(inputs)
+    if not gate.assessable:
+        return _not_assessable(pneumonia, gate, timer.seconds)
+
+    with timer.stage("classification"):
         positive = pneumonia.classes.index(PNEUMONIA)
         probability = float(pneumonia.predict_batch(inputs)[0][positive])
         pneumonia_type = kind.predict(image) if kind is not None else None
@@ -89,7 +96,17 @@ def analyse_radiograph(image: Image.Image, *, weights_dir: Path | None = None,
         timings=timer.seconds,
         opacity_threshold=(opacity_model.metadata.thresholds.get(OPACITY_CLASS)
                            if opacity_model is not None else None),
+        gate=gate,
     )
+
+
+def _not_assessable(pneumonia: InstalledModel, gate: Gate, timings: dict[str, float]) -> RadiographAnalysis:
+    """The gate refused the image: no probability (NaN), no heatmap, no other model run."""
+    return RadiographAnalysis(
+        pneumonia_probability=float("nan"),
+        pneumonia_threshold=float(pneumonia.metadata.thresholds.get(PNEUMONIA, 0.5)),
+        pneumonia_type=None, opacity=None, boxes=None, heatmap=None, models=[model_info(pneumonia)],
+        not_installed=[], timings=timings, gate=gate)
 
 
 def radiograph_urgency(analysis: RadiographAnalysis) -> str:

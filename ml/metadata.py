@@ -42,6 +42,8 @@ class ModelMetadata:
     # Added to the logits before the softmax (post-hoc prior correction chosen on validation).
     logit_bias: list[float] | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
+    # The input gate's limits and refusal rates (ml.input_gate; empty: the model is not gated).
+    input_gate: dict = field(default_factory=dict)
     # Average the probabilities over the four flips of the input (orientation-free images).
     test_time_flips: bool = False
     training_data: str = ""
@@ -59,7 +61,7 @@ class ModelMetadata:
             raise MetadataError(f"{self.name}: colour_constancy_power must be positive")
 
     @classmethod
-    def read(cls, directory: Path) -> "ModelMetadata":
+    def read(cls, directory: Path) -> ModelMetadata:
         """The metadata in ``directory``. A key this code does not know is refused rather
         than ignored: it may change how inputs must be prepared."""
         data = json.loads((Path(directory) / METADATA_FILE).read_text())

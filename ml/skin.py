@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
 
 from ml.datasets.ham10000 import CLASSES as SKIN_CLASSES
 from ml.gradcam import grad_cam
+from ml.input_gate import NOT_GATED, Gate, lesion_measures, photo_measures
 from ml.installed import DEFAULT_WEIGHTS_DIR, ModelInfo, load_installed, model_info
 from ml.overlays import resize_map
 from ml.timing import StageTimer
@@ -21,18 +22,23 @@ SKIN_SEGMENTER = "skin-segmenter"
 
 @dataclass
 class SkinAnalysis:
+    """What the models say of a photo. When the input gate refuses it (``gate.assessable``
+    false) there is no class: ``top_class`` is "", ``probabilities`` empty, no heatmap."""
+
     top_class: str
     probabilities: dict[str, float]
     lesion_mask: np.ndarray
     lesion_area_fraction: float
-    heatmap: np.ndarray
+    heatmap: np.ndarray | None
     models: list[ModelInfo]
     timings: dict[str, float] = field(default_factory=dict)
+    gate: Gate = NOT_GATED
 
 
 def analyse_skin_photo(photo: Image.Image, *, weights_dir: Path | None = None,
                        progress: Callable[[str], None] | None = None) -> SkinAnalysis:
-    """Classify the lesion, outline it and explain the classification.
+    """Classify the lesion, outline it and explain the classification, unless the input
+    gate finds the photo one the classifier cannot judge (then no class is given).
 
     Raises ``ModelNotInstalled`` before any work if either model is missing.
     """
@@ -49,6 +55,12 @@ def analyse_skin_photo(photo: Image.Image, *, weights_dir: Path | None = None,
 
     with timer.stage("segmentation"):
         mask = segmenter.predict_mask(photo)
+        measures = {**photo_measures(photo, classifier.metadata.input_size), **lesion_measures(mask)}
+        gate = classifier.gate(inputs, measures)
+    models = [model_info(classifier), model_info(segmenter)]
+    if not gate.assessable:
+        return SkinAnalysis(top_class="", probabilities={}, lesion_mask=mask, lesion_area_fraction=float(mask.mean()),
+                            heatmap=None, models=models, timings=timer.seconds, gate=gate)
 
     with timer.stage("gradcam"):
         heatmap = grad_cam(classifier.network, classifier.target_layer(), inputs, top_index)
@@ -56,12 +68,13 @@ def analyse_skin_photo(photo: Image.Image, *, weights_dir: Path | None = None,
 
     return SkinAnalysis(
         top_class=classifier.classes[top_index],
-        probabilities={c: float(p) for c, p in zip(classifier.classes, probabilities)},
+        probabilities={c: float(p) for c, p in zip(classifier.classes, probabilities, strict=True)},
         lesion_mask=mask,
         lesion_area_fraction=float(mask.mean()),
         heatmap=heatmap,
-        models=[model_info(classifier), model_info(segmenter)],
+        models=models,
         timings=timer.seconds,
+        gate=gate,
     )
 
 

@@ -56,4 +56,4 @@ class StageTimer:
             self._progress(name)
         with Stopwatch() as watch:
             yield
-        self.seconds[name] = watch.seconds
+        self.seconds[name] = self.seconds.get(name, 0.0) + watch.seconds

@@ -20,6 +20,7 @@ from ml.chest import LUNG_OPACITY, LUNG_OPACITY_BOXES, OPACITY_CLASS, OPACITY_CL
 from ml.ct import CT_PATHOLOGY
 from ml.datasets.ct_series import CLASSES as CT_CLASSES
 from ml.datasets.ham10000 import CLASSES
+from ml.input_gate import GATE_FILE, FeatureDensity, pooled_features
 from ml.installed import clear_cache, model_dir
 from ml.metadata import ModelMetadata
 from ml.models import create_model
@@ -168,3 +169,19 @@ def write_ct_series(folder: Path, hu, *, spacing=(2.5, 0.7, 0.7), shuffle=True,
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def write_test_gate(weights_dir: Path, limits: dict, name: str = SKIN_CLASSIFIER,
+                    distance_reason: str = "not_a_lesion") -> None:
+    """Give an installed test classifier an input gate with these ``limits``; its feature
+    density is one class at the origin with identity precision, so only the limits given
+    decide (no ``max_distance``: the distance never refuses)."""
+    directory = model_dir(name, weights_dir)
+    metadata = ModelMetadata.read(directory)
+    network = create_model(metadata.architecture, num_classes=len(metadata.classes))
+    layer = network.eval().get_submodule(metadata.gradcam_target_layer)
+    width = pooled_features(network, layer, torch.zeros(1, 3, *metadata.input_size)).shape[1]
+    FeatureDensity(np.zeros((1, width), np.float32), np.eye(width, dtype=np.float32)).save(directory / GATE_FILE)
+    metadata.input_gate = {"file": GATE_FILE, "distance_reason": distance_reason, **limits}
+    metadata.write(directory)
+    clear_cache()

@@ -1,0 +1,170 @@
+"""Fit an installed classifier's input gate (ml.input_gate) and measure what it refuses.
+
+    python -m ml.fit_input_gate skin-classifier [--data DIR] [--negatives DIR ...]
+    python -m ml.fit_input_gate pneumonia [--data DIR] [--negatives DIR ...]
+
+The feature density is fitted on the training split; every limit is chosen on the
+validation split alone (``--keep`` of it passes each limit), so the negatives never tune
+the gate: they only measure it. The refusal rates of the validation and test splits and of
+each negatives folder (every image file in it, any size) are then measured through the
+served pipeline and stored with the limits in the model's metadata (``input_gate``); the
+class means and precision go to ``input_gate.npz`` beside the weights. The last line
+printed is one JSON object with the rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ml.chest import analyse_radiograph
+from ml.classifier import Classifier
+from ml.datasets import labelled_splits
+from ml.datasets.common import LabelledImage, load_images, open_image
+from ml.input_gate import GATE_FILE, FeatureDensity, lesion_measures, photo_measures, pooled_features
+from ml.installed import DEFAULT_WEIGHTS_DIR, clear_cache, load_installed, model_dir
+from ml.preprocessing import normalise
+from ml.skin import SKIN_SEGMENTER, analyse_skin_photo
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".dcm"}
+
+
+@dataclass(frozen=True)
+class GatedModel:
+    """How a model's gate is fitted: its data set and what its refusal is called."""
+
+    dataset: str
+    label_task: str
+    default_data: str
+    distance_reason: str
+    photo: bool  # photo quality and lesion measures too (skin), or the distance alone
+
+
+GATED_MODELS = {
+    "skin-classifier": GatedModel("ham10000", "", "../shared/data/ham10000", "not_a_lesion", photo=True),
+    "pneumonia": GatedModel("chest_xray", "pneumonia", "../shared/data/chest_xray/train",
+                            "not_a_chest_radiograph", photo=False),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", choices=sorted(GATED_MODELS))
+    parser.add_argument("--data", type=Path, help="the model's data set (default: ../shared/data/...)")
+    parser.add_argument("--negatives", type=Path, nargs="*", default=[],
+                        help="folders of images the gate must refuse (measured, never fitted on)")
+    parser.add_argument("--weights-dir", type=Path, default=DEFAULT_WEIGHTS_DIR)
+    parser.add_argument("--keep", type=float, default=0.99,
+                        help="share of validation images each limit lets through")
+    parser.add_argument("--batch-size", type=int, default=64)
+    return parser.parse_args(argv)
+
+
+def batched_features(classifier: Classifier, items: list[LabelledImage], batch_size: int) -> np.ndarray:
+    """Pooled features at the Grad-CAM layer, the images prepared exactly as served."""
+    rows = []
+    for start in range(0, len(items), batch_size):
+        images = load_images([item.path for item in items[start:start + batch_size]], classifier.metadata)
+        inputs = normalise(torch.from_numpy(images), classifier.metadata).to(classifier.device)
+        rows.append(pooled_features(classifier.network, classifier.target_layer(), inputs))
+    return np.concatenate(rows)
+
+
+def photo_limits(items: list[LabelledImage], classifier: Classifier, segmenter, keep: float) -> dict[str, float]:
+    """Limits of the photo measures that let ``keep`` of the validation photos through each."""
+    rows = []
+    for item in items:
+        with open_image(item.path) as image:
+            photo = image.convert("RGB")
+        rows.append({**photo_measures(photo, classifier.metadata.input_size),
+                     **lesion_measures(segmenter.predict_mask(photo))})
+    column = {name: np.array([row[name] for row in rows]) for name in rows[0]}
+    tail = 1.0 - keep
+    return {
+        "min_sharpness": float(np.quantile(column["sharpness"], tail)),
+        "min_brightness": float(np.quantile(column["brightness"], tail)),
+        "max_brightness": float(np.quantile(column["brightness"], keep)),
+        "min_lesion_fraction": float(np.quantile(column["lesion_fraction"], tail)),
+        "max_border_fraction": float(np.quantile(column["border_fraction"], keep)),
+    }
+
+
+def fit(args: argparse.Namespace, spec: GatedModel) -> dict:
+    """Fit the density on train and the limits on val; write them beside the weights."""
+    classifier = load_installed(args.model, args.weights_dir)
+    if not isinstance(classifier, Classifier):
+        raise SystemExit(f"{args.model} is not a classifier")
+    _classes, splits = labelled_splits(spec.dataset, args.data, spec.label_task or "pneumonia")
+    train = batched_features(classifier, splits["train"], args.batch_size)
+    density = FeatureDensity.fit(train, np.array([item.label for item in splits["train"]]))
+    val_distances = density.distance(batched_features(classifier, splits["val"], args.batch_size))
+    limits: dict = {"file": GATE_FILE, "distance_reason": spec.distance_reason,
+                    "max_distance": float(np.quantile(val_distances, args.keep))}
+    if spec.photo:
+        segmenter = load_installed(SKIN_SEGMENTER, args.weights_dir)
+        limits.update(photo_limits(splits["val"], classifier, segmenter, args.keep))
+    limits["fitted"] = (f"feature density on the train split ({len(train)} images); each limit lets "
+                        f"{args.keep:.1%} of the validation split through")
+    directory = model_dir(args.model, args.weights_dir)
+    density.save(directory / GATE_FILE)
+    write_gate(directory, classifier, limits)
+    return splits
+
+
+def write_gate(directory: Path, classifier: Classifier, limits: dict) -> None:
+    metadata = classifier.metadata
+    metadata.input_gate = limits
+    metadata.write(directory)
+    clear_cache()
+
+
+def served_refusal(model: str, weights_dir: Path) -> Callable[[Image.Image], list[str]]:
+    """The gate's reasons for one image, through the served pipeline."""
+    if model == "skin-classifier":
+        return lambda image: analyse_skin_photo(image.convert("RGB"), weights_dir=weights_dir).gate.reasons
+    return lambda image: analyse_radiograph(image.convert("L"), weights_dir=weights_dir).gate.reasons
+
+
+def refusal_rate(paths: list[Path], refusal: Callable[[Image.Image], list[str]]) -> dict:
+    reasons: dict[str, int] = {}
+    refused = 0
+    for path in paths:
+        with open_image(path) as image:
+            found = refusal(image)
+        refused += bool(found)
+        for reason in found:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return {"n": len(paths), "refused": round(refused / max(1, len(paths)), 4), "reasons": reasons}
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    spec = GATED_MODELS[args.model]
+    args.data = args.data or Path(spec.default_data)
+    splits = fit(args, spec)
+    refusal = served_refusal(args.model, args.weights_dir)
+    rates = {split: refusal_rate([item.path for item in splits[split]], refusal) for split in ("val", "test")}
+    for folder in args.negatives:
+        rates[Path(folder).name] = refusal_rate(image_files(folder), refusal)
+    classifier = load_installed(args.model, args.weights_dir)
+    write_gate(model_dir(args.model, args.weights_dir), classifier, {**classifier.metadata.input_gate,
+                                                                       "refusal": rates})
+    for name, rate in rates.items():
+        print(f"{name}: {rate['refused']:.1%} of {rate['n']} refused {rate['reasons']}", flush=True)
+    print(json.dumps(rates))
+    return rates
+
+
+if __name__ == "__main__":
+    main()
