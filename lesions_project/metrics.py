@@ -23,7 +23,6 @@ import os
 import re
 import socket
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -43,6 +42,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
 from lesions_project.health import is_redis_url, redis_client
+from ml.timing import Stopwatch
 
 logger = logging.getLogger(__name__)
 
@@ -111,13 +111,13 @@ class RequestMetricsMiddleware:
         multiprocess_dir()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        started = time.perf_counter()
+        watch = Stopwatch()
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         route = match.view_name if match is not None else "unmatched"
         method = request.method if request.method in _METHODS else "other"
         HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+        HTTP_LATENCY.labels(method, route).observe(watch.seconds)
         return response
 
 

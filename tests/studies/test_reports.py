@@ -1,5 +1,4 @@
 import io
-import time
 
 import pypdf
 import pytest
@@ -68,11 +67,3 @@ def test_report_in_russian_embeds_a_cyrillic_font(users):
         for font in page["/Resources"]["/Font"].values()
     }
     assert any("DejaVuSans" in font for font in fonts)
-
-
-def test_report_renders_quickly(users):
-    study = Study(owner=users.patient_a, kind=Study.Kind.SKIN_PHOTO, language="en")
-    render(study)  # fonts load once per process
-    started = time.perf_counter()
-    render(study)
-    assert time.perf_counter() - started < 1.0  # typically ~0.15 s; generous for shared CI machines
