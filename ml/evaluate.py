@@ -4,7 +4,15 @@ The last line printed is one JSON object with the metrics. DIR is in the model's
 layout: HAM10000 (``images/`` and ``metadata.csv``; ``masks/`` for the segmenter) or a
 chest X-ray split (``NORMAL/`` and ``PNEUMONIA/``). ``--split`` restricts DIR to one of the
 project's patient- or lesion-disjoint splits (useful on the development data; held-out data
-is evaluated whole).
+is evaluated whole). ``not_assessable`` is the share of images the served input gate
+refuses (0.0 for a model without one); the other metrics are of the model on every image.
+
+``skin-melanoma`` evaluates the whole served skin pipeline (gate, classifier, urgency
+advice) on dermoscopy from anywhere: DIR has ``images/`` (any size and aspect) and
+``labels.csv`` (``image_id,melanoma`` with 0/1). It reports ``auc`` of the served melanoma
+probability (over the photos the gate accepts), ``flag_sensitivity`` and
+``flag_rate_negatives`` (the shares of melanomas and of other lesions given "see a
+dermatologist soon"; a refused photo is not given it) and ``not_assessable``.
 """
 
 from __future__ import annotations
@@ -12,20 +20,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from ml.chest import analyse_radiograph
 from ml.classifier import Classifier
 from ml.datasets import chest_xray, ham10000, lidc
-from ml.datasets.common import DatasetError, LabelledImage
+from ml.datasets.common import DatasetError, LabelledImage, open_image, read_table
+from ml.input_gate import NOT_GATED, Gate
 from ml.inputs import inputs_for
 from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, load_installed
-from ml.metrics import mask_scores, segmentation_metrics
+from ml.metrics import mask_scores, roc_auc, segmentation_metrics
+from ml.skin import analyse_skin_photo
+from ml.skin_urgency import SOON, skin_urgency
 from ml.training.reporting import evaluate_probabilities
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".dcm"}
 
 
 CLASSIFIER_READERS = {
@@ -73,6 +86,7 @@ def evaluate_classifier(name: str, data_dir: Path, weights_dir: Path, split: str
         threshold=threshold if threshold is not None else 0.5,
         groups=[item.group for item in items], bootstrap_samples=bootstrap)
     metrics["model"] = {"name": classifier.metadata.name, "version": classifier.metadata.version}
+    metrics["not_assessable"] = not_assessable_share(name, [item.path for item in items], weights_dir)
     return metrics
 
 
@@ -113,10 +127,66 @@ def evaluate_skin_segmenter(data_dir: Path, weights_dir: Path, split: str | None
         dices.append(dice)
     metrics = segmentation_metrics(ious, dices)
     metrics["model"] = {"name": segmenter.metadata.name, "version": segmenter.metadata.version}
+    metrics["not_assessable"] = 0.0  # the segmenter outlines every photo it is given
     return metrics
 
 
-MODELS = sorted([*CLASSIFIER_READERS, "skin-segmenter"])
+def served_gate(name: str, weights_dir: Path) -> Callable[[Image.Image], Gate]:
+    """The input gate's verdict on one image through the served pipeline of ``name``."""
+    if name == "skin-classifier":
+        return lambda image: analyse_skin_photo(image.convert("RGB"), weights_dir=weights_dir).gate
+    if name in ("pneumonia", "pneumonia-type"):  # an X-ray is gated by pneumonia's gate
+        return lambda image: analyse_radiograph(image.convert("L"), weights_dir=weights_dir).gate
+    return lambda image: NOT_GATED
+
+
+def not_assessable_share(name: str, paths: list[Path], weights_dir: Path) -> float:
+    gate = served_gate(name, weights_dir)
+    refused = 0
+    for path in paths:
+        with open_image(path) as image:
+            refused += not gate(image).assessable
+    return round(refused / max(1, len(paths)), 4)
+
+
+def melanoma_items(data_dir: Path) -> list[tuple[Path, int]]:
+    """(image, melanoma 0/1) for each row of DIR/labels.csv; the image is DIR/images/<id>.*"""
+    rows = read_table(data_dir / "labels.csv", ("image_id", "melanoma"), "image_id,melanoma")
+    found = {p.stem: p for p in (data_dir / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES} \
+        if (data_dir / "images").is_dir() else {}
+    missing = [row["image_id"] for row in rows if row["image_id"] not in found]
+    if missing or not rows:
+        raise DatasetError(f"{data_dir}: no images for {', '.join(missing[:5]) or 'any row'}")
+    return [(found[row["image_id"]], int(row["melanoma"])) for row in rows]
+
+
+def evaluate_skin_melanoma(data_dir: Path, weights_dir: Path) -> dict:
+    """The served skin pipeline on melanoma-labelled dermoscopy (see the module's docstring)."""
+    items = melanoma_items(data_dir)
+    scores, labels, flagged, refused = [], [], [], 0
+    for path, melanoma in items:
+        with open_image(path) as image:
+            analysis = analyse_skin_photo(image.convert("RGB"), weights_dir=weights_dir)
+        if not analysis.gate.assessable:
+            refused += 1
+            flagged.append((melanoma, False))
+            continue
+        scores.append(analysis.probabilities["mel"])
+        labels.append(melanoma)
+        flagged.append((melanoma, skin_urgency(analysis.probabilities, analysis.soon_probability) == SOON))
+    positives = [flag for truth, flag in flagged if truth]
+    negatives = [flag for truth, flag in flagged if not truth]
+    return {
+        "n": len(items), "melanomas": len(positives),
+        "auc": roc_auc(np.array(labels), np.array(scores)) if len(set(labels)) == 2 else None,
+        "flag_sensitivity": round(float(np.mean(positives)), 4) if positives else None,
+        "flag_rate_negatives": round(float(np.mean(negatives)), 4) if negatives else None,
+        "not_assessable": round(refused / len(items), 4),
+        "model": {"name": "skin-classifier", "version": analysis.models[0].version},
+    }
+
+
+MODELS = sorted([*CLASSIFIER_READERS, "skin-segmenter", "skin-melanoma"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.model == "skin-segmenter":
             metrics = evaluate_skin_segmenter(args.data_dir, args.weights_dir, args.split)
+        elif args.model == "skin-melanoma":
+            metrics = evaluate_skin_melanoma(args.data_dir, args.weights_dir)
         else:
             metrics = evaluate_classifier(args.model, args.data_dir, args.weights_dir, args.split,
                                           args.batch_size, args.device, args.bootstrap)

@@ -24,14 +24,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ml.chest import analyse_radiograph
 from ml.classifier import Classifier
 from ml.datasets import labelled_splits
 from ml.datasets.common import LabelledImage, load_images, open_image
-from ml.input_gate import GATE_FILE, FeatureDensity, lesion_measures, photo_measures, pooled_features
+from ml.evaluate import served_gate
+from ml.input_gate import GATE_FILE, FeatureDensity, Gate, lesion_measures, photo_measures, pooled_features
 from ml.installed import DEFAULT_WEIGHTS_DIR, clear_cache, load_installed, model_dir
 from ml.preprocessing import normalise
-from ml.skin import SKIN_SEGMENTER, analyse_skin_photo
+from ml.skin import SKIN_SEGMENTER
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".dcm"}
 
@@ -125,19 +125,12 @@ def write_gate(directory: Path, classifier: Classifier, limits: dict) -> None:
     clear_cache()
 
 
-def served_refusal(model: str, weights_dir: Path) -> Callable[[Image.Image], list[str]]:
-    """The gate's reasons for one image, through the served pipeline."""
-    if model == "skin-classifier":
-        return lambda image: analyse_skin_photo(image.convert("RGB"), weights_dir=weights_dir).gate.reasons
-    return lambda image: analyse_radiograph(image.convert("L"), weights_dir=weights_dir).gate.reasons
-
-
-def refusal_rate(paths: list[Path], refusal: Callable[[Image.Image], list[str]]) -> dict:
+def refusal_rate(paths: list[Path], gate: Callable[[Image.Image], Gate]) -> dict:
     reasons: dict[str, int] = {}
     refused = 0
     for path in paths:
         with open_image(path) as image:
-            found = refusal(image)
+            found = gate(image).reasons
         refused += bool(found)
         for reason in found:
             reasons[reason] = reasons.get(reason, 0) + 1
@@ -153,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
     spec = GATED_MODELS[args.model]
     args.data = args.data or Path(spec.default_data)
     splits = fit(args, spec)
-    refusal = served_refusal(args.model, args.weights_dir)
+    refusal = served_gate(args.model, args.weights_dir)
     rates = {split: refusal_rate([item.path for item in splits[split]], refusal) for split in ("val", "test")}
     for folder in args.negatives:
         rates[Path(folder).name] = refusal_rate(image_files(folder), refusal)

@@ -14,6 +14,7 @@ from ml.gradcam import grad_cam
 from ml.input_gate import NOT_GATED, Gate, lesion_measures, photo_measures
 from ml.installed import DEFAULT_WEIGHTS_DIR, ModelInfo, load_installed, model_info
 from ml.overlays import resize_map
+from ml.skin_urgency import DEFAULT_SOON_PROBABILITY
 from ml.timing import StageTimer
 
 SKIN_CLASSIFIER = "skin-classifier"
@@ -33,6 +34,8 @@ class SkinAnalysis:
     models: list[ModelInfo]
     timings: dict[str, float] = field(default_factory=dict)
     gate: Gate = NOT_GATED
+    # the cancers' combined probability from which the advice is "see a dermatologist soon"
+    soon_probability: float = DEFAULT_SOON_PROBABILITY
 
 
 def analyse_skin_photo(photo: Image.Image, *, weights_dir: Path | None = None,
@@ -75,6 +78,7 @@ def analyse_skin_photo(photo: Image.Image, *, weights_dir: Path | None = None,
         models=models,
         timings=timer.seconds,
         gate=gate,
+        soon_probability=float(classifier.metadata.thresholds.get("soon", DEFAULT_SOON_PROBABILITY)),
     )
 
 

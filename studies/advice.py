@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from ml.skin_urgency import ROUTINE, SOON, skin_urgency
+
 CLASS_NAMES: dict[str, Promise] = {
     "akiec": _("Actinic keratosis / intraepithelial carcinoma"),
     "bcc": _("Basal cell carcinoma"),
@@ -17,14 +19,6 @@ CLASS_NAMES: dict[str, Promise] = {
     "vasc": _("Vascular lesion"),
 }
 
-SOON = "soon"
-ROUTINE = "routine"
-
-_SOON_CLASSES = frozenset({"akiec", "bcc", "mel"})
-# A photo is urgent when a skin cancer type is the most likely class, or when the cancer
-# types together are this likely even though a benign type comes first: missing a melanoma
-# costs far more than an early visit.
-SOON_PROBABILITY = 0.30
 
 _ADVICE = {
     SOON: _("See a dermatologist soon (within two weeks)"),
@@ -48,10 +42,6 @@ def class_name(code: str) -> str:
 
 
 def urgency_for(probabilities: dict[str, float]) -> Urgency:
-    """Unknown classes are treated as urgent: erring towards a doctor's visit is the safe side."""
-    top_class = max(probabilities, key=probabilities.get)
-    cancer_probability = sum(p for code, p in probabilities.items() if code in _SOON_CLASSES)
-    routine = (top_class in CLASS_NAMES and top_class not in _SOON_CLASSES
-               and cancer_probability < SOON_PROBABILITY)
-    level = ROUTINE if routine else SOON
+    """The advice for a photo's class probabilities (the rule: ml.skin_urgency)."""
+    level = skin_urgency(probabilities)
     return Urgency(level=level, advice=str(_ADVICE[level]))
