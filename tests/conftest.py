@@ -15,7 +15,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import translation
 
-import ml
 from accounts.models import User
 from accounts.services import user_create
 from lesions_project.broker import filesystem_options

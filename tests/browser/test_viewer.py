@@ -506,7 +506,7 @@ def test_translated_loading_text_on_a_phone(browser):
         volume = files.pop("/data/ct.raw")
         page = open_viewer(context, ct_attributes(), files, language="ru", wait=False)
         # Hold the volume back to see the loading text, then let it through.
-        page.route(f"{ORIGIN}/data/ct.raw", held.append)
+        page.route(f"{ORIGIN}/data/ct.raw", lambda route: held.append(route))  # noqa: PLW0108  playwright cannot wrap a builtin
         page.reload()
         page.wait_for_function("document.querySelector('.viewer-status')")
         page.wait_for_timeout(50)

@@ -18,9 +18,9 @@ from lesions_project.celery import app as celery_app
 from studies import services
 from studies.intake.scans import radiology_studies_create
 from studies.models import Artifact, Study, StudyResult
-from tests.ml.model_fixtures import write_ct_series, write_test_ct_pathology, write_test_weights
 from tests.conditions import need
 from tests.conftest import photo_upload
+from tests.ml.model_fixtures import write_ct_series, write_test_ct_pathology, write_test_weights
 from tests.production import servers
 
 VISIBILITY_TIMEOUT = 3  # seconds before a dead worker's unacknowledged task is put back

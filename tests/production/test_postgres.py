@@ -170,7 +170,7 @@ def test_overlapping_sweeps_on_two_connections_publish_each_study_once(users, mo
         with lock:
             published.append(study_id)
 
-    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (publish)(*args))
+    monkeypatch.setattr(outbox, "send", lambda task_name, study_id: publish(study_id))
     outcomes = in_threads(3, lambda i: outbox.sweep_outbox())
     assert all(isinstance(o, dict) for o in outcomes), outcomes
     assert sorted(published) == sorted(str(s.id) for s in studies)

@@ -31,7 +31,7 @@ SETTINGS_FILE = str(Path(django_settings.BASE_DIR) / "lesions_project" / "settin
 def published(monkeypatch) -> list[str]:
     """The study ids the services publish (the broker itself is not involved)."""
     ids: list[str] = []
-    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (ids.append)(*args))
+    monkeypatch.setattr(outbox, "send", lambda task_name, study_id: ids.append(study_id))
     return ids
 
 
@@ -44,7 +44,7 @@ def broker_down(monkeypatch) -> list[str]:
         attempts.append(args[0])
         raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (refuse)(*args))
+    monkeypatch.setattr(outbox, "send", lambda task_name, study_id: refuse(study_id))
     return attempts
 
 
@@ -144,7 +144,7 @@ def test_the_sweep_publishes_studies_the_broker_never_got(users, django_capture_
     recent = upload(users, django_capture_on_commit_callbacks)
     age(missed, created_at=timedelta(minutes=2))
     ids: list[str] = []
-    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (ids.append)(*args))
+    monkeypatch.setattr(outbox, "send", lambda task_name, study_id: ids.append(study_id))
 
     assert tasks.sweep_outbox.apply().get() == {"unpublished": 1}
     assert ids == [str(missed.id)]  # the recent one may still be on its way
@@ -167,7 +167,7 @@ def test_overlapping_sweeps_publish_a_study_once(users, django_capture_on_commit
         if len(nested) < 3:  # a second sweep runs while the first is publishing
             nested.append(outbox.sweep_outbox())
 
-    monkeypatch.setattr(outbox, "send", lambda task_name, *args: (publish)(*args))
+    monkeypatch.setattr(outbox, "send", lambda task_name, study_id: publish(study_id))
     outbox.sweep_outbox()
     assert sorted(ids) == sorted(str(s.id) for s in studies) and len(ids) == 3
 

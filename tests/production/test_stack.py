@@ -155,13 +155,14 @@ def test_make_stack_runs_the_production_topology_and_stack_stop_ends_it(stack):
     deadline = time.monotonic() + 60
     while True:
         study = json.loads(api(port, "GET", f"/api/v1/studies/{study_id}/", token=token).body)
-        if study["status"] in {"done", "failed"} or time.monotonic() > deadline:
+        if study["status"] in {"done", "not_assessable", "failed"} or time.monotonic() > deadline:
             break
         time.sleep(0.25)
-    assert study["status"] == "done", study
-    heatmap = api(port, "GET", f"/api/v1/studies/{study_id}/files/heatmap", token=token)
-    assert heatmap.status == 200 and heatmap.body[:2] == b"\xff\xd8"  # a JPEG, sent by nginx
-    assert heatmap.header("X-Accel-Redirect") is None
+    # A photo of noise: the shipped models' input gate may refuse it; a report exists either way.
+    assert study["status"] in {"done", "not_assessable"}, study
+    report = api(port, "GET", f"/api/v1/studies/{study_id}/report.pdf", token=token)
+    assert report.status == 200 and report.body[:5] == b"%PDF-"  # sent by nginx
+    assert report.header("X-Accel-Redirect") is None
     assert webstack.http_request(port, "GET", "/static/css/app.css").status == 200  # collectstatic's
 
     stopped = make("stack-stop", stack)
