@@ -23,8 +23,8 @@ peak RSS sampled every 2 ms while it runs, the growth of ``ru_maxrss`` (the proc
 so far, so a stage that stays under an earlier peak shows 0) and the RSS after it; one
 extra run under tracemalloc gives the peak of traced allocations (numpy reports its arrays
 to tracemalloc, torch does not). Targets: analyse_ct + score_nodule under 20 s in every
-run (ingest + analyse_ct + score_nodule) and a process peak RSS under 2 GB, on ``--threads`` CPU cores. The exit code is 0
-either way; the last line printed is one JSON object.
+run (ingest + analyse_ct + score_nodule) and a process peak RSS under 2 GB, on ``--threads``
+CPU cores. The exit code is 0 either way; the last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import tracemalloc
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from djangoenv import setup_django  # noqa: E402  (bench/ is the script's folder, on sys.path)
+
 from ml.timing import Stopwatch  # noqa: E402
 
 TARGET_SECONDS = 20.0
@@ -160,7 +162,7 @@ def ingest(files: list[Path]) -> list[Path]:
     handles = [path.open("rb") for path in files]
     try:
         uploads = [UploadedFile(handle, name=path.name, size=path.stat().st_size)
-                   for handle, path in zip(handles, files)]
+                   for handle, path in zip(handles, files, strict=True)]
         (study,) = radiology_studies_create(owner=owner, kind="ct", uploads=uploads, language="en")
     finally:
         for handle in handles:
@@ -168,24 +170,38 @@ def ingest(files: list[Path]) -> list[Path]:
     return [Path(f.file.path) for f in study.files.order_by("id")]
 
 
-def main() -> int:
-    args = parse_args()
+@dataclass
+class Measurements:
+    written_s: float  # writing the synthetic series
+    startup_rss_mb: float  # after writing the series and one ingest, before the timed runs
+    runs: list[dict]  # per run, each stage's numbers from measure()
+    steps: list[dict]  # per run, analyse_ct's own stage timings
+    traced: dict[str, float]  # per stage, the peak of traced allocations
+    process_peak_mb: float = 0.0
+
+
+def use_threads(threads: int) -> None:
+    """Pin the process to ``threads`` cores before torch starts its pools."""
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.threads])
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
     import torch
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(threads)
+
+
+def run_stages(args: argparse.Namespace) -> Measurements:
+    """Write the series and the test model into a temporary folder and measure every stage
+    ``args.runs`` times, then once more under tracemalloc."""
     from ml.ct import NODULE_MALIGNANCY, analyse_ct, score_nodule
     from ml.dicom import read_series
     from tests.ml.model_fixtures import TIMING_USE, write_ct_series, write_test_ct_pathology
 
-    with tempfile.TemporaryDirectory(prefix="bench-ct-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="bench-ct-") as folder:
+        tmp = Path(folder)
         setup_django(tmp / "var")
         phantom = SpherePhantom(args.slices, args.size)
         with Stopwatch() as watch:
             files = write_ct_series(tmp / "series", phantom, spacing=phantom.spacing, signed=True)
-        written_s = watch.seconds
         weights = tmp / "weights"
         write_test_ct_pathology(weights, architecture="cnn3d", input_size=(64, 64, 64),
                                 intended_use=TIMING_USE)
@@ -198,34 +214,48 @@ def main() -> int:
             "analyse_ct": lambda: summarise(analyse_ct(stored, weights_dir=weights)),
             "score_nodule": lambda: score_nodule(stored, nodule, weights_dir=weights).probability,
         }
-        startup_rss = rss_mb()
-        runs, steps = [], []
+        measured = Measurements(written_s=watch.seconds, startup_rss_mb=rss_mb(), runs=[], steps=[],
+                                traced={})
         for _ in range(args.runs):
             numbers = {}
             for stage in STAGES:
                 result, numbers[stage] = measure(calls[stage])
                 if stage == "analyse_ct":
-                    steps.append(result["timings"])
+                    measured.steps.append(result["timings"])
                     assert result["shape"] == phantom.shape and result["pathology"], result
-            runs.append(numbers)
-        traced = {stage: measure(calls[stage], traced=True)[1]["traced_peak_mb"]
-                  for stage in STAGES}
-    process_peak = max_rss_mb()
+            measured.runs.append(numbers)
+        measured.traced = {stage: measure(calls[stage], traced=True)[1]["traced_peak_mb"]
+                           for stage in STAGES}
+    measured.process_peak_mb = max_rss_mb()
+    return measured
 
+
+def stage_summary(values: list[dict], traced_peak_mb: float) -> dict:
+    """One stage over the runs: median and first seconds, the memory figures."""
+    return {
+        "median_s": round(statistics.median(v["seconds"] for v in values), 3),
+        "first_s": round(values[0]["seconds"], 3),
+        "peak_rss_mb": round(max(v["peak_rss_mb"] for v in values)),
+        "maxrss_growth_mb": round(max(v["maxrss_growth_mb"] for v in values)),
+        "rss_after_mb": round(values[-1]["rss_after_mb"]),
+        "traced_peak_mb": round(traced_peak_mb),
+    }
+
+
+def run_totals(runs: list[dict]) -> list[float]:
+    """Seconds of ingest + analyse_ct + score_nodule in each run."""
+    return [sum(run[stage]["seconds"] for stage in TOTAL_STAGES) for run in runs]
+
+
+def summarise_runs(args: argparse.Namespace, measured: Measurements) -> dict:
+    """The JSON summary: per stage, analyse_ct's steps, the totals and the targets."""
+    runs, steps, process_peak = measured.runs, measured.steps, measured.process_peak_mb
     summary = {"slices": args.slices, "size": args.size, "runs": args.runs,
-               "threads": args.threads, "series_written_s": round(written_s, 2),
-               "startup_rss_mb": round(startup_rss), "stages": {}}
-    for stage in STAGES:
-        values = [run[stage] for run in runs]
-        summary["stages"][stage] = {
-            "median_s": round(statistics.median(v["seconds"] for v in values), 3),
-            "first_s": round(values[0]["seconds"], 3),
-            "peak_rss_mb": round(max(v["peak_rss_mb"] for v in values)),
-            "maxrss_growth_mb": round(max(v["maxrss_growth_mb"] for v in values)),
-            "rss_after_mb": round(values[-1]["rss_after_mb"]),
-            "traced_peak_mb": round(traced[stage]),
-        }
-    totals = [sum(run[stage]["seconds"] for stage in TOTAL_STAGES) for run in runs]
+               "threads": args.threads, "series_written_s": round(measured.written_s, 2),
+               "startup_rss_mb": round(measured.startup_rss_mb),
+               "stages": {stage: stage_summary([run[stage] for run in runs], measured.traced[stage])
+                          for stage in STAGES}}
+    totals = run_totals(runs)
     summary["analyse_ct_steps_median_s"] = {
         step: round(statistics.median(t[step] for t in steps), 3) for step in steps[0]}
     summary["totals_s"] = [round(t, 3) for t in totals]
@@ -234,9 +264,12 @@ def main() -> int:
     summary["process_peak_rss_mb"] = round(process_peak)
     summary["target_s"], summary["target_peak_mb"] = TARGET_SECONDS, TARGET_PEAK_MB
     summary["targets_met"] = max(totals) < TARGET_SECONDS and process_peak < TARGET_PEAK_MB
+    return summary
 
+
+def print_report(args: argparse.Namespace, summary: dict, measured: Measurements) -> None:
     print(f"synthetic CT: {args.slices} x {args.size} x {args.size} int16, "
-          f"{args.runs} run(s), {args.threads} thread(s); written in {written_s:.1f} s")
+          f"{args.runs} run(s), {args.threads} thread(s); written in {measured.written_s:.1f} s")
     print(f"{'stage':<14}{'median s':>10}{'first s':>10}{'peak RSS MB':>13}"
           f"{'maxrss +MB':>12}{'RSS after MB':>14}{'traced MB':>11}")
     for stage, row in summary["stages"].items():
@@ -246,11 +279,19 @@ def main() -> int:
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in summary["analyse_ct_steps_median_s"].items())
     print(f"analyse_ct steps (median): {steps}")
     print("ingest + analyse_ct + score_nodule per run: "
-          + ", ".join(f"{t:.2f} s" for t in totals))
+          + ", ".join(f"{t:.2f} s" for t in run_totals(measured.runs)))
     print(f"ingest + analyse_ct + score_nodule: median {summary['total_median_s']:.2f} s, worst "
           f"{summary['total_worst_s']:.2f} s (target < {TARGET_SECONDS:.0f} s); process peak "
-          f"RSS {process_peak:.0f} MB (target < {TARGET_PEAK_MB:.0f} MB): targets "
+          f"RSS {measured.process_peak_mb:.0f} MB (target < {TARGET_PEAK_MB:.0f} MB): targets "
           f"{'met' if summary['targets_met'] else 'NOT met'}")
+
+
+def main() -> int:
+    args = parse_args()
+    use_threads(args.threads)
+    measured = run_stages(args)
+    summary = summarise_runs(args, measured)
+    print_report(args, summary, measured)
     print(json.dumps(summary))
     return 0
 

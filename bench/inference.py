@@ -17,11 +17,12 @@ printed is one JSON object.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -29,11 +30,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ml.installed import ModelNotInstalled, load_installed, read_installed_metadata  # noqa: E402
 from ml.metadata import METADATA_FILE, ModelMetadata  # noqa: E402
 from ml.onnx_export import export_classifier, sample_inputs  # noqa: E402
 from ml.onnx_runtime import OnnxClassifier  # noqa: E402
 from ml.timing import Stopwatch  # noqa: E402
-from ml.installed import ModelNotInstalled, load_installed, read_installed_metadata  # noqa: E402
 
 BATCH_SIZES = (1, 32)
 WARMUP_RUNS = 3
@@ -101,8 +102,8 @@ def bench_model(name: str, weights_dir: Path, repeats: int) -> dict:
         array = tensor.numpy()
         with torch.inference_mode():
             result[f"batch_{batch}"] = timings_ms({
-                "pytorch": lambda: pytorch.network(tensor),
-                "onnxruntime": lambda: exported.logits(array),
+                "pytorch": functools.partial(pytorch.network, tensor),
+                "onnxruntime": functools.partial(exported.logits, array),
             }, repeats)
     expected, served = pytorch.predict_batch(inputs), exported.predict_batch(inputs)
     result["test_time_flips"] = pytorch.metadata.test_time_flips

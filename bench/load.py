@@ -349,18 +349,19 @@ def print_table(s: dict) -> None:
         return "-" if value is None else f"{value:.2f} s"
 
     rows = [
-        ("patients", f"{s['patients']} ({s['signups']} signed up in {s['signup_seconds']:.1f} s, "
-                     f"{s['accounts_reused']} reused, {s['signup_errors']} errors)"),
+        ("patients", (f"{s['patients']} ({s['signups']} signed up in {s['signup_seconds']:.1f} s, "
+                      f"{s['accounts_reused']} reused, {s['signup_errors']} errors)")),
         ("uploads", f"{s['uploads_ok']} ok, {s['upload_errors']} errors in {s['upload_window_s']:.2f} s"),
         ("uploads per second", f"{s['uploads_per_s']}"),
-        ("upload latency", f"p50 {seconds(s['upload_latency_p50_s'])}, p95 {seconds(s['upload_latency_p95_s'])}, "
-                           f"max {seconds(s['upload_latency_max_s'])}"),
-        ("queue drained", f"{seconds(s['drain_s_server_clock'])} after the first upload "
-                          f"(server clock; {seconds(s['drain_s_client_seen'])} as seen here)"),
+        ("upload latency", (f"p50 {seconds(s['upload_latency_p50_s'])}, "
+                            f"p95 {seconds(s['upload_latency_p95_s'])}, "
+                            f"max {seconds(s['upload_latency_max_s'])}")),
+        ("queue drained", (f"{seconds(s['drain_s_server_clock'])} after the first upload "
+                           f"(server clock; {seconds(s['drain_s_client_seen'])} as seen here)")),
         ("analysed per second", f"{s['analysed_per_s']}"),
         ("upload to done", f"p50 {seconds(s['upload_to_done_p50_s'])}, p95 {seconds(s['upload_to_done_p95_s'])}"),
-        ("studies", f"{s['studies_done']} done, {s['studies_failed']} failed, "
-                    f"{s['studies_unfinished']} unfinished, {s['studies_lost']} lost"),
+        ("studies", (f"{s['studies_done']} done, {s['studies_failed']} failed, "
+                     f"{s['studies_unfinished']} unfinished, {s['studies_lost']} lost")),
         ("result", "OK" if s["ok"] else "FAILED"),
     ]
     width = max(len(name) for name, _ in rows)

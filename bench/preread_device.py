@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ct_pipeline import SpherePhantom  # noqa: E402  (bench/ is the script's folder, on sys.path)
+
 from ml.timing import Stopwatch  # noqa: E402
 
 

@@ -20,12 +20,21 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from djangoenv import setup_django  # noqa: E402  (bench/ is the script's folder, on sys.path)
+
 from ml.timing import Stopwatch  # noqa: E402
+
+if TYPE_CHECKING:
+    from django.test import Client
+
+    from accounts.models import User
+    from studies.models import Study
+
 DEFAULT_PHOTO_DIR = ROOT.parent / "shared" / "data" / "ham10000_600" / "images"
 TARGET_SECONDS = 1.5
 
@@ -88,48 +97,59 @@ def forward_times(weights_dir: Path, name: str, data: bytes, repeats: int = 20) 
         }
 
 
+def upload_and_wait(client: Client, patient: User, name: str, data: bytes) -> tuple[float, Study]:
+    """Upload the photo as ``patient`` and wait for the worker to finish its study; the
+    seconds from upload to done, and the study."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from studies.models import Study
+
+    watch = Stopwatch()
+    response = client.post("/studies/new/", {"file": SimpleUploadedFile(
+        name, data, content_type="image/jpeg")})
+    if response.status_code != 302:
+        raise SystemExit(f"upload failed: HTTP {response.status_code}")
+    study = Study.objects.filter(owner=patient).latest("created_at")
+    while study.status not in (Study.Status.DONE, Study.Status.FAILED):
+        if watch.seconds > 120:
+            raise SystemExit(f"study {study.id} not finished after 120 s")
+        time.sleep(0.005)
+        study.refresh_from_db(fields=["status", "failure_reason"])
+    if study.status == Study.Status.FAILED:
+        raise SystemExit(f"study failed: {study.failure_reason}")
+    return watch.seconds, study
+
+
+def time_uploads(runs: int, name: str, data: bytes) -> tuple[list[float], dict[str, list[float]]]:
+    """Seconds end to end of each of ``runs`` uploads to a warm worker, and the seconds of
+    each stage the worker recorded."""
+    from celery.contrib.testing.worker import start_worker
+    from django.test import Client
+
+    from accounts.models import User
+    from lesions_project.celery import app
+
+    patient = User.objects.create_user(username="bench", password="bench-password-1")
+    client = Client()
+    client.force_login(patient)
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        for _ in range(2):
+            upload_and_wait(client, patient, name, data)  # warm-up: the worker loads the models once
+        totals, stages = [], {}
+        for _ in range(runs):
+            seconds, study = upload_and_wait(client, patient, name, data)
+            totals.append(seconds)
+            for stage, value in study.result.findings.get("timings", {}).items():
+                stages.setdefault(stage, []).append(value)
+    return totals, stages
+
+
 def main() -> None:
     args = parse_args()
     name, data = photo_bytes(args.photo)
     with tempfile.TemporaryDirectory(prefix="bench-skin-") as tmp:
         setup_django(Path(tmp), args.weights_dir)
-        from celery.contrib.testing.worker import start_worker
-        from django.core.files.uploadedfile import SimpleUploadedFile
-        from django.test import Client
-
-        from accounts.models import User
-        from studies.models import Study
-        from lesions_project.celery import app
-
-        patient = User.objects.create_user(username="bench", password="bench-password-1")
-        client = Client()
-        client.force_login(patient)
-
-        def upload_and_wait() -> tuple[float, Study]:
-            watch = Stopwatch()
-            response = client.post("/studies/new/", {"file": SimpleUploadedFile(
-                name, data, content_type="image/jpeg")})
-            if response.status_code != 302:
-                raise SystemExit(f"upload failed: HTTP {response.status_code}")
-            study = Study.objects.filter(owner=patient).latest("created_at")
-            while study.status not in (Study.Status.DONE, Study.Status.FAILED):
-                if watch.seconds > 120:
-                    raise SystemExit(f"study {study.id} not finished after 120 s")
-                time.sleep(0.005)
-                study.refresh_from_db(fields=["status", "failure_reason"])
-            if study.status == Study.Status.FAILED:
-                raise SystemExit(f"study failed: {study.failure_reason}")
-            return watch.seconds, study
-
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            for _ in range(2):
-                upload_and_wait()  # warm-up: the worker loads the models once
-            totals, stages = [], {}
-            for _ in range(args.runs):
-                seconds, study = upload_and_wait()
-                totals.append(seconds)
-                for stage, value in study.result.findings.get("timings", {}).items():
-                    stages.setdefault(stage, []).append(value)
+        totals, stages = time_uploads(args.runs, name, data)
         forward = forward_times(args.weights_dir, name, data)
 
     totals.sort()

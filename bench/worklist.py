@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from djangoenv import setup_django  # noqa: E402  (bench/ is the script's folder, on sys.path)
+
 from ml.timing import Stopwatch  # noqa: E402
+
 TARGET_P95_S = 0.100
 DEEP_PAGE = 100
 

@@ -17,7 +17,7 @@ _EXPORTS = {
     "score_nodule": "ml.ct",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = tuple(sorted(_EXPORTS))
 
 
 def __getattr__(name: str) -> object:

@@ -27,7 +27,7 @@ class AugmentConfig:
     noise: float = 0.0  # standard deviation of added Gaussian noise
 
     @classmethod
-    def from_config(cls, values: dict | None) -> "AugmentConfig":
+    def from_config(cls, values: dict | None) -> AugmentConfig:
         values = dict(values or {})
         if "scale" in values:
             values["scale"] = tuple(values["scale"])

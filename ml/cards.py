@@ -83,11 +83,11 @@ def model_card(metadata: ModelMetadata, plots: list[str] | None = None) -> str:
              "", "## Split", "", metadata.split or "Not stated."]
     if splits:
         lines += ["", "## Metrics", "",
-                  "Point estimates with 95% bootstrap intervals in brackets where computed "
-                  "(resampling whole patients or lesions).", ""]
+                  ("Point estimates with 95% bootstrap intervals in brackets where computed "
+                   "(resampling whole patients or lesions)."), ""]
         lines += _metrics_table(metrics, splits)
     if len(metadata.classes) > 2 and any("recall" in metrics[s] for s in splits):
-        lines += ["", "### Per class", ""] + _per_class_table(metrics, splits, metadata.classes)
+        lines += ["", "### Per class", "", *_per_class_table(metrics, splits, metadata.classes)]
     for split in splits:
         if "confusion_matrix" in metrics[split]:
             lines += ["", f"### Confusion matrix, {SPLIT_NAMES.get(split, split).lower()}", "",
@@ -201,10 +201,8 @@ def _per_class_table(metrics: dict, splits: list[str], classes: list[str]) -> li
         rule += "---:|---:|---:|"
     rows = [header, rule]
     for name in classes:
-        cells = []
-        for split in splits:
-            for key in ("recall", "precision", "support"):
-                cells.append(format_number(metrics[split].get(key, {}).get(name)))
+        cells = [format_number(metrics[split].get(key, {}).get(name))
+                 for split in splits for key in ("recall", "precision", "support")]
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return rows
 
@@ -212,7 +210,7 @@ def _per_class_table(metrics: dict, splits: list[str], classes: list[str]) -> li
 def _matrix_table(matrix: list[list[int]], classes: list[str]) -> list[str]:
     rows = ["| True \\ predicted | " + " | ".join(classes) + " |",
             "|---|" + "---:|" * len(classes)]
-    for name, row in zip(classes, matrix):
+    for name, row in zip(classes, matrix, strict=True):
         rows.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
     return rows
 
@@ -281,8 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         metadata = read_installed_metadata(args.model, args.weights_dir)
         if metadata.task == "classification":
             _, items, probabilities = classifier_probabilities(
-                args.model, args.data_dir, args.weights_dir, args.split, args.batch_size,
-                args.device)
+                args.model, args.data_dir, args.weights_dir, args.split,
+                batch_size=args.batch_size, device=args.device)
             classes = metadata.classes
             threshold = metadata.thresholds.get(classes[1]) if len(classes) == 2 else None
             paths = save_plots(directory, probabilities, np.array([i.label for i in items]),

@@ -8,10 +8,9 @@ The series is decoded once into one float32 volume; everything else is small.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -20,8 +19,7 @@ from ml.ct_previews import montage, orthogonal_previews, viewer_volume, windowed
 from ml.datasets.ct_series import CLASSES as CT_CLASSES
 from ml.dicom import read_series, read_series_layout, read_slices
 from ml.gradcam import grad_cam
-from ml.installed import (DEFAULT_WEIGHTS_DIR, ModelInfo, ModelNotInstalled, load_installed,
-                          model_info)
+from ml.installed import DEFAULT_WEIGHTS_DIR, ModelInfo, ModelNotInstalled, load_installed, model_info
 from ml.metadata import ModelMetadata
 from ml.overlays import draw_heatmap
 from ml.timing import StageTimer
@@ -76,7 +74,7 @@ def analyse_ct(files: list[Path], *, weights_dir: Path | None = None,
     if classifier is not None:
         with timer.stage("classification"):
             probabilities = classifier.predict_batch(volume_to_input(volume, classifier.metadata))[0]
-            pathology = {c: float(p) for c, p in zip(classifier.classes, probabilities)}
+            pathology = {c: float(p) for c, p in zip(classifier.classes, probabilities, strict=True)}
             threshold = positive_threshold(classifier.metadata)
 
     with timer.stage("previews"):
@@ -113,7 +111,7 @@ def score_nodule(files: list[Path], centre: tuple[int, int, int], *,
     model = load_installed(NODULE_MALIGNANCY, Path(weights_dir or DEFAULT_WEIGHTS_DIR))
     metadata = model.metadata
     layout = read_series_layout(files)
-    if len(centre) != 3 or not all(0 <= int(c) < n for c, n in zip(centre, layout.shape)):
+    if len(centre) != 3 or not all(0 <= int(c) < n for c, n in zip(centre, layout.shape, strict=True)):
         raise ValueError(f"centre {tuple(centre)} is outside the volume {layout.shape}")
     centre = tuple(int(c) for c in centre)
     shape = patch_shape(layout.spacing, metadata)
@@ -147,7 +145,7 @@ def patch_shape(spacing: Sequence[float], metadata: ModelMetadata) -> tuple[int,
     if not metadata.voxel_spacing:
         raise ValueError(f"{metadata.name} has no voxel spacing: it is not a patch model")
     halves = [math.ceil(size * target / 2 / have) + 1
-              for size, target, have in zip(metadata.input_size, metadata.voxel_spacing, spacing)]
+              for size, target, have in zip(metadata.input_size, metadata.voxel_spacing, spacing, strict=True)]
     return tuple(2 * half + 1 for half in halves)
 
 

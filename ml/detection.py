@@ -19,7 +19,7 @@ class Detector:
         self.metadata = metadata
 
     @classmethod
-    def load(cls, path: Path, metadata: ModelMetadata) -> "Detector":
+    def load(cls, path: Path, metadata: ModelMetadata) -> Detector:
         return cls(YoloModel(path, "detection"), metadata)
 
     def predict_boxes(self, image: Image.Image) -> list[Box]:

@@ -19,8 +19,15 @@ from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from ml.series import SeriesError, order_slices
 from ml.volumes import AIR_HU, Volume
 
-__all__ = ["SeriesError", "SeriesLayout", "read_radiograph", "radiograph_image", "read_series",
-           "read_series_layout", "read_slices"]
+__all__ = [
+    "SeriesError",
+    "SeriesLayout",
+    "radiograph_image",
+    "read_radiograph",
+    "read_series",
+    "read_series_layout",
+    "read_slices",
+]
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ def read_series_layout(files: list[Path]) -> SeriesLayout:
     for path in files:
         try:
             dataset = pydicom.dcmread(str(path), stop_before_pixels=True)
-        except Exception as error:  # pydicom raises several types for a file that is not DICOM
+        except Exception as error:  # noqa: BLE001  pydicom raises many types for a file that is not DICOM
             raise SeriesError(f"{Path(path).name} is not a readable DICOM file ({error})") from None
         headers.append((Path(path), dataset))
     order = order_slices([dataset for _, dataset in headers])
@@ -97,7 +104,7 @@ def read_radiograph(path: Path | BinaryIO) -> np.ndarray:
     name = _source_name(path)
     try:
         dataset = pydicom.dcmread(path if hasattr(path, "read") else str(path))
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001  (as in read_series_layout) every failure is an unreadable file
         raise SeriesError(f"{name} is not a readable DICOM file ({error})") from None
     if "PixelData" not in dataset:
         raise SeriesError(f"{name} has no pixel data")

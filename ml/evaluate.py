@@ -41,16 +41,16 @@ from ml.training.reporting import evaluate_probabilities
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".dcm"}
 
 
-CLASSIFIER_READERS = {
-    "skin-classifier": lambda data_dir, split: ham10000.read_images(data_dir, split),
+CLASSIFIER_READERS: dict[str, Callable[[Path, str | None], list[LabelledImage]]] = {
+    "skin-classifier": ham10000.read_images,
     "pneumonia": lambda data_dir, split: chest_xray.read_images(data_dir, "pneumonia", split),
     "pneumonia-type": lambda data_dir, split: chest_xray.read_images(data_dir, "pneumonia-type",
                                                                      split),
-    "nodule-malignancy": lambda data_dir, split: lidc.read_images(data_dir, split),
+    "nodule-malignancy": lidc.read_images,
 }
 
 
-def classifier_probabilities(name: str, data_dir: Path, weights_dir: Path, split: str | None,
+def classifier_probabilities(name: str, data_dir: Path, weights_dir: Path, split: str | None, *,
                              batch_size: int, device: str
                              ) -> tuple[Classifier, list[LabelledImage], np.ndarray]:
     """An installed classifier, the labelled images of a folder and their class probabilities
@@ -73,12 +73,12 @@ def classifier_probabilities(name: str, data_dir: Path, weights_dir: Path, split
     return classifier, items, np.concatenate(parts)
 
 
-def evaluate_classifier(name: str, data_dir: Path, weights_dir: Path, split: str | None,
+def evaluate_classifier(name: str, data_dir: Path, weights_dir: Path, split: str | None, *,
                         batch_size: int, device: str, bootstrap: int = 0) -> dict:
     """Metrics of an installed classifier on a labelled folder, through the serving path
     (preprocessing, prior correction, test-time flips and decision threshold as installed)."""
     classifier, items, probabilities = classifier_probabilities(name, data_dir, weights_dir, split,
-                                                                batch_size, device)
+                                                                batch_size=batch_size, device=device)
     classes = classifier.classes
     threshold = classifier.metadata.thresholds.get(classes[1]) if len(classes) == 2 else None
     metrics = evaluate_probabilities(
@@ -117,8 +117,8 @@ def evaluate_skin_segmenter(data_dir: Path, weights_dir: Path, split: str | None
     for image_path, mask_path in segmentation_items(data_dir, split):
         with Image.open(mask_path) as mask_image:
             truth = np.asarray(mask_image.convert("L")) > 127
-        with Image.open(image_path) as image:
-            image = image.convert("RGB")
+        with Image.open(image_path) as opened:
+            image = opened.convert("RGB")
             if image.size != (truth.shape[1], truth.shape[0]):
                 image = image.resize((truth.shape[1], truth.shape[0]), Image.Resampling.BILINEAR)
             predicted = segmenter.predict_mask(image)
@@ -207,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             metrics = evaluate_skin_melanoma(args.data_dir, args.weights_dir)
         else:
             metrics = evaluate_classifier(args.model, args.data_dir, args.weights_dir, args.split,
-                                          args.batch_size, args.device, args.bootstrap)
+                                          batch_size=args.batch_size, device=args.device,
+                                          bootstrap=args.bootstrap)
     except (ModelNotInstalled, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
@@ -31,13 +32,13 @@ def classification_metrics(labels: ArrayLike, predictions: ArrayLike,
                    where=denominator > 0)
     present = support > 0
     return {
-        "n": int(len(labels)),
+        "n": len(labels),
         "accuracy": float(true_positive.sum() / max(len(labels), 1)),
         "balanced_accuracy": float(recall[present].mean()) if present.any() else 0.0,
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
-        "recall": {c: float(r) for c, r, p in zip(classes, recall, present) if p},
-        "precision": {c: float(p) for c, p in zip(classes, precision)},
-        "support": {c: int(s) for c, s in zip(classes, support)},
+        "recall": {c: float(r) for c, r, p in zip(classes, recall, present, strict=True) if p},
+        "precision": {c: float(p) for c, p in zip(classes, precision, strict=True)},
+        "support": {c: int(s) for c, s in zip(classes, support, strict=True)},
         "confusion_matrix": matrix.tolist(),
     }
 
@@ -56,7 +57,7 @@ def segmentation_metrics(ious: list[float], dices: list[float], threshold: float
     """Means over images; ``thresholded_iou`` is ISIC 2018's (an IoU under 0.65 counts as 0)."""
     ious_array = np.asarray(ious, dtype=float)
     return {
-        "n": int(len(ious_array)),
+        "n": len(ious_array),
         "mean_iou": float(ious_array.mean()) if len(ious_array) else 0.0,
         "mean_dice": float(np.mean(dices)) if len(dices) else 0.0,
         "thresholded_iou": float(np.where(ious_array >= threshold, ious_array, 0.0).mean())
@@ -77,7 +78,7 @@ def roc_auc(labels: ArrayLike, scores: ArrayLike) -> float:
     # Average ranks over ties.
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_scores)) + 1]
     ends = np.r_[starts[1:], len(scores)]
-    for start, end in zip(starts, ends):
+    for start, end in zip(starts, ends, strict=True):
         ranks[order[start:end]] = (start + end + 1) / 2
     rank_sum = ranks[labels].sum()
     return float((rank_sum - len(positives) * (len(positives) + 1) / 2)
@@ -103,7 +104,7 @@ def youden_threshold(labels: ArrayLike, scores: ArrayLike) -> float:
 
 def threshold_at_sensitivity(labels: ArrayLike, scores: ArrayLike, sensitivity: float) -> float:
     """The highest threshold whose sensitivity is at least ``sensitivity`` (for screening)."""
-    fpr, tpr, thresholds = roc_curve(labels, scores)
+    _, tpr, thresholds = roc_curve(labels, scores)
     reaching = np.flatnonzero(tpr >= sensitivity)
     return float(min(thresholds[reaching[0]], 1.0)) if len(reaching) else 0.0
 
@@ -118,7 +119,7 @@ def expected_calibration_error(labels: ArrayLike, probabilities: ArrayLike, bins
     correct = probabilities.argmax(axis=1) == labels
     edges = np.linspace(0, 1, bins + 1)
     error = 0.0
-    for low, high in zip(edges[:-1], edges[1:]):
+    for low, high in itertools.pairwise(edges):
         inside = (confidence > low) & (confidence <= high)
         if inside.any():
             error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
@@ -138,7 +139,7 @@ def binary_metrics(labels: ArrayLike, positive_scores: ArrayLike, threshold: flo
     f1 = 2 * precision * sensitivity / (precision + sensitivity) if precision + sensitivity else 0.0
     auc = roc_auc(labels, scores)
     return {
-        "n": int(len(labels)),
+        "n": len(labels),
         "threshold": float(threshold),
         "accuracy": float((predicted == labels).mean()),
         "auc": auc,

@@ -23,11 +23,17 @@ from PIL import Image, ImageDraw
 from ml.classifier import Classifier
 from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, load_installed, model_dir
 from ml.metadata import ModelMetadata
-from ml.onnx_runtime import (INPUT_NAME, ONNX_FILE, OUTPUT_NAME, SOURCE_KEY, OnnxClassifier,
-                             open_session, source_fingerprint)
+from ml.onnx_runtime import (
+    INPUT_NAME,
+    ONNX_FILE,
+    OUTPUT_NAME,
+    SOURCE_KEY,
+    OnnxClassifier,
+    open_session,
+    source_fingerprint,
+)
 from ml.preprocessing import image_to_input
 from ml.volumes import Volume, volume_to_input
-
 
 DEFAULT_OPSET = 17
 DEFAULT_TOLERANCE = 1e-4  # float32 logits of the same graph differ by ~1e-6 between runtimes

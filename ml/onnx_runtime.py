@@ -36,8 +36,8 @@ class OutdatedExport(ModelNotInstalled):
 
     def __init__(self, name: str, path: Path):
         super().__init__(name, path.parent)
-        self.args = (f"{path} was exported from other weights than the installed ones; "
-                     f"export again with: python -m ml.onnx_export {name}",)
+        self.args = ((f"{path} was exported from other weights than the installed ones; "
+                      f"export again with: python -m ml.onnx_export {name}"),)
 
 
 def source_fingerprint(metadata: ModelMetadata, weights_path: Path) -> str:
@@ -76,7 +76,7 @@ class OnnxClassifier:
         self.logit_bias = np.asarray(bias, dtype=np.float32)
 
     @classmethod
-    def load(cls, name: str, weights_dir: Path) -> "OnnxClassifier":
+    def load(cls, name: str, weights_dir: Path) -> OnnxClassifier:
         directory = model_dir(name, weights_dir)
         path = directory / ONNX_FILE
         if not path.is_file():
@@ -125,4 +125,4 @@ class OnnxClassifier:
 
     def predict(self, image: Image.Image) -> dict[str, float]:
         probabilities = self.predict_batch(self.input_tensor(image))[0]
-        return {c: float(p) for c, p in zip(self.classes, probabilities)}
+        return {c: float(p) for c, p in zip(self.classes, probabilities, strict=True)}

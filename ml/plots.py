@@ -7,6 +7,7 @@ A two-class model is drawn at its decision threshold, as it is served; the model
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -31,18 +32,15 @@ def save_plots(directory: Path, probabilities: np.ndarray, labels: np.ndarray,
     directory.mkdir(parents=True, exist_ok=True)
     probabilities = np.asarray(probabilities, dtype=float)
     labels = np.asarray(labels).astype(int)
-    if len(classes) == 2:
-        threshold = 0.5 if threshold is None else float(threshold)
-    else:
-        threshold = None
+    threshold = judged_at(classes, threshold)
     predicted = predicted_labels(probabilities, threshold)
     title = SPLIT_NAMES.get(split, split).lower()
     drawers = {
         "roc": lambda figure: _draw_roc(figure.add_subplot(), probabilities, labels, classes,
-                                        threshold, title),
+                                        threshold=threshold, title=title),
         "calibration": lambda figure: _draw_calibration(figure, probabilities, labels, title),
         "confusion": lambda figure: _draw_confusion(figure.add_subplot(), labels, predicted,
-                                                    classes, threshold, title),
+                                                    classes, threshold=threshold, title=title),
     }
     paths = []
     for kind, draw in drawers.items():
@@ -55,6 +53,14 @@ def save_plots(directory: Path, probabilities: np.ndarray, labels: np.ndarray,
     return paths
 
 
+def judged_at(classes: list[str], threshold: float | None) -> float | None:
+    """The threshold a two-class model is judged at (0.5 when it has none); None for more
+    classes, which are judged by the most probable one."""
+    if len(classes) != 2:
+        return None
+    return 0.5 if threshold is None else float(threshold)
+
+
 def predicted_labels(probabilities: np.ndarray, threshold: float | None) -> np.ndarray:
     """The served decision: the second class at ``threshold`` on its probability, or the
     most probable class when there is no threshold."""
@@ -63,7 +69,7 @@ def predicted_labels(probabilities: np.ndarray, threshold: float | None) -> np.n
     return probabilities.argmax(axis=1)
 
 
-def _draw_roc(axes, probabilities, labels, classes, threshold, title) -> None:
+def _draw_roc(axes, probabilities, labels, classes, *, threshold, title) -> None:
     axes.plot([0, 1], [0, 1], linestyle="--", color="0.6", linewidth=1, label="chance")
     if len(classes) == 2:
         positive, scores = labels == 1, probabilities[:, 1]
@@ -101,7 +107,7 @@ def calibration_bins(probabilities: np.ndarray, labels: np.ndarray,
     correct = probabilities.argmax(axis=1) == labels
     edges = np.linspace(0, 1, bins + 1)
     means, accuracies, counts = np.full(bins, np.nan), np.full(bins, np.nan), np.zeros(bins, int)
-    for index, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+    for index, (low, high) in enumerate(itertools.pairwise(edges)):
         inside = (confidence > low) & (confidence <= high)
         counts[index] = inside.sum()
         if inside.any():
@@ -135,7 +141,7 @@ def _draw_calibration(figure, probabilities, labels, title) -> None:
     histogram.set_xlabel("Confidence (probability of the predicted class)")
 
 
-def _draw_confusion(axes, labels, predicted, classes, threshold, title) -> None:
+def _draw_confusion(axes, labels, predicted, classes, *, threshold, title) -> None:
     matrix = confusion_matrix(labels, predicted, len(classes))
     rows = matrix.sum(axis=1, keepdims=True)
     shares = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)

@@ -63,10 +63,9 @@ def prepare(image: Image.Image, metadata: ModelMetadata) -> np.ndarray:
 
 def normalise(batch_uint8: torch.Tensor, metadata: ModelMetadata) -> torch.Tensor:
     """uint8 NxHxWx3 (or NxCxHxW float in [0,1]) to the model's normalised NxCxHxW float."""
+    batch = batch_uint8
     if batch_uint8.dtype == torch.uint8:
         batch = batch_uint8.permute(0, 3, 1, 2).float().div_(255.0)
-    else:
-        batch = batch_uint8
     mean = torch.tensor(metadata.mean, dtype=batch.dtype).view(1, -1, 1, 1)
     std = torch.tensor(metadata.std, dtype=batch.dtype).view(1, -1, 1, 1)
     return (batch - mean) / std

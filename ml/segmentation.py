@@ -19,7 +19,7 @@ class Segmenter:
         self.metadata = metadata
 
     @classmethod
-    def load(cls, path: Path, metadata: ModelMetadata) -> "Segmenter":
+    def load(cls, path: Path, metadata: ModelMetadata) -> Segmenter:
         return cls(YoloModel(path, "segmentation"), metadata)
 
     @property

@@ -23,7 +23,7 @@ class Stopwatch:
         self._started = time.perf_counter()
         self._stopped: float | None = None
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self._started, self._stopped = time.perf_counter(), None
         return self
 

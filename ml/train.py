@@ -10,12 +10,11 @@ the train and val splits instead of one training. The resolved config is saved a
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ml.training import classifier, detector, segmenter
-from ml.training.config import (CONFIG_FILE, ClassifierConfig, ConfigError, TrainConfig,
-                                read_config, save_config)
+from ml.training.config import CONFIG_FILE, ClassifierConfig, ConfigError, TrainConfig, read_config, save_config
 from ml.training.kfold import cross_validate
 
 TRAINERS: dict[str, Callable[..., object]] = {

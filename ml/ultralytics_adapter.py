@@ -9,7 +9,7 @@ NumPy masks, metric dicts, a torch network). Tasks are named as in model metadat
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,22 @@ class Box:
     height: float
     score: float
     label: str
+
+
+@dataclass(frozen=True)
+class YoloTraining:
+    """How ultralytics trains a model, in the project's names; ``options`` go to ultralytics
+    as they are."""
+
+    epochs: int
+    image_size: int
+    batch_size: int
+    workers: int
+    device: str
+    seed: int
+    patience: int
+    close_mosaic: int
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class YoloModel:
@@ -77,19 +93,18 @@ class YoloModel:
         return [Box(x1, y1, x2 - x1, y2 - y1, float(score), labels[int(label)])
                 for (x1, y1, x2, y2), score, label in zip(result.boxes.xyxy.tolist(),
                                                           result.boxes.conf.tolist(),
-                                                          result.boxes.cls.tolist())]
+                                                          result.boxes.cls.tolist(), strict=True)]
 
-    def train(self, *, data_yaml: Path, run_dir: Path, epochs: int, image_size: int,
-              batch_size: int, workers: int, device: str, seed: int, patience: int,
-              close_mosaic: int, options: dict[str, Any]) -> Path:
+    def train(self, training: YoloTraining, *, data_yaml: Path, run_dir: Path) -> Path:
         """Train from scratch on a data YAML in ultralytics' layout; returns ultralytics'
         run folder (``weights/best.pt``, ``weights/last.pt``, ``results.csv``)."""
         self._yolo.train(
-            data=str(data_yaml), epochs=epochs, imgsz=image_size, batch=batch_size,
-            workers=workers, device=device, seed=seed, deterministic=True,
+            data=str(data_yaml), epochs=training.epochs, imgsz=training.image_size,
+            batch=training.batch_size, workers=training.workers, device=training.device,
+            seed=training.seed, deterministic=True,
             project=str(run_dir.resolve()), name=RUN_FOLDER, exist_ok=True, plots=False,
-            pretrained=False, amp=False, patience=patience, close_mosaic=close_mosaic,
-            verbose=False, **options,
+            pretrained=False, amp=False, patience=training.patience,
+            close_mosaic=training.close_mosaic, verbose=False, **training.options,
         )
         return run_dir / RUN_FOLDER
 
@@ -109,9 +124,8 @@ def _ultralytics_yolo() -> type:
     HEIF plugin whenever Pillow cannot identify a file; the upload checks rely on Pillow's
     own behaviour for unidentifiable files, so the original is put back.
     """
-    # Imported on first use: a process that runs no YOLO model never loads ultralytics.
-    from ultralytics import YOLO
-    from ultralytics.utils import patches
+    from ultralytics import YOLO  # noqa: PLC0415  a process that runs no YOLO model never loads ultralytics
+    from ultralytics.utils import patches  # noqa: PLC0415  (as above)
 
     Image.open = getattr(patches, "_image_open", Image.open)
     return YOLO

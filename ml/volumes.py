@@ -27,8 +27,8 @@ class Volume:
 
 def resample(volume: Volume, spacing: Sequence[float]) -> np.ndarray:
     """Trilinear resampling to ``spacing`` (mm, z y x)."""
-    factors = [s / t for s, t in zip(volume.spacing, spacing)]
-    shape = [max(1, round(n * f)) for n, f in zip(volume.hu.shape, factors)]
+    factors = [s / t for s, t in zip(volume.spacing, spacing, strict=True)]
+    shape = [max(1, round(n * f)) for n, f in zip(volume.hu.shape, factors, strict=True)]
     tensor = torch.from_numpy(np.ascontiguousarray(volume.hu, dtype=np.float32))[None, None]
     return F.interpolate(tensor, size=shape, mode="trilinear", align_corners=False)[0, 0].numpy()
 
@@ -37,7 +37,7 @@ def centre_fit(array: np.ndarray, shape: Sequence[int], fill: float = AIR_HU) ->
     """Crop or pad (with air) each axis around the centre to ``shape``."""
     out = np.full(shape, fill, dtype=np.float32)
     source, target = [], []
-    for have, want in zip(array.shape, shape):
+    for have, want in zip(array.shape, shape, strict=True):
         if have >= want:
             start = (have - want) // 2
             source.append(slice(start, start + want))
@@ -65,7 +65,7 @@ def crop_around(array: np.ndarray, centre: Sequence[int], shape: Sequence[int],
     ``centre``; the parts outside ``array`` are ``fill`` (air)."""
     out = np.full(shape, fill, dtype=np.float32)
     source, target = [], []
-    for middle, have, want in zip(centre, array.shape, shape):
+    for middle, have, want in zip(centre, array.shape, shape, strict=True):
         start = int(middle) - want // 2
         low, high = max(start, 0), min(start + want, have)
         if high <= low:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ml.datasets import chest_xray, ct_series, ham10000, lidc, rsna
 from ml.datasets.common import SPLITS, DatasetError, LabelledImage

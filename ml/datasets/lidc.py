@@ -33,7 +33,7 @@ def read_images(data_dir: Path, split: str | None = None) -> list[LabelledImage]
 
 def read_volume(path: Path) -> Volume:
     """A NIfTI volume as (z, y, x) Hounsfield units with its spacing in mm."""
-    import nibabel  # only training and evaluation read NIfTI: a serving worker never loads it
+    import nibabel  # noqa: PLC0415  only training and evaluation read NIfTI: a serving worker never loads it
 
     image = nibabel.load(str(path))
     data = np.asarray(image.dataobj, dtype=np.float32)

@@ -7,7 +7,8 @@ serving loads installed weights through :mod:`ml.installed`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 

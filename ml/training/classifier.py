@@ -23,13 +23,10 @@ from ml.plots import save_plots
 from ml.timing import Stopwatch
 from ml.training.common import install, machine_description, seed_everything, threads, utc_now
 from ml.training.config import ClassifierConfig
-from ml.training.loop import (ClassifierData, TrainingParts, fit, predict_logits,
-                              predict_probabilities)
+from ml.training.loop import ClassifierData, TrainingParts, fit, predict_logits, predict_probabilities
 from ml.training.losses import classification_loss
-from ml.training.optim import (class_counts, class_weights, create_optimiser, create_scheduler,
-                               sampling_weights)
-from ml.training.reporting import (choose_threshold, evaluate_probabilities,
-                                   prior_correction_strength)
+from ml.training.optim import class_counts, class_weights, create_optimiser, create_scheduler, sampling_weights
+from ml.training.reporting import choose_threshold, evaluate_probabilities, prior_correction_strength
 
 INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "train_log.csv", "MODEL_CARD.md",
                    *[f"{plot}_{split}.png" for plot in ("roc", "calibration", "confusion")
@@ -65,7 +62,8 @@ def train(config: ClassifierConfig, run_dir: Path,
                         "best_epoch": state["best_epoch"], "training_seconds": round(watch.seconds)}
     if tau is not None:
         metadata.metrics["prior_correction_tau"] = tau
-    write_run(config, run_dir, metadata, network, data, probabilities, threshold)
+    write_run(config, run_dir, metadata, network=network, data=data, probabilities=probabilities,
+              threshold=threshold)
     return metadata
 
 
@@ -155,7 +153,7 @@ def score_splits(config: ClassifierConfig, data: ClassifierData,
     return report
 
 
-def write_run(config: ClassifierConfig, run_dir: Path, metadata: ModelMetadata,
+def write_run(config: ClassifierConfig, run_dir: Path, metadata: ModelMetadata, *,
               network: torch.nn.Module, data: ClassifierData,
               probabilities: dict[str, np.ndarray], threshold: float | None) -> None:
     """Weights, metadata, plots and model card in the run folder, then installed."""

@@ -7,7 +7,7 @@ import os
 import platform
 import random
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import torch
 
 def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002  the global state is what third-party code (ultralytics' augmentations) draws from
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
@@ -28,7 +28,7 @@ def machine_description() -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class EpochLog:

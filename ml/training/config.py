@@ -191,6 +191,11 @@ def _typed(key: str, value: Any, hint: Any) -> Any:
         return [_typed(key, item, args[0]) for item in value]
     if origin is dict and isinstance(value, dict):
         return dict(value)
+    return _scalar(key, value, hint)
+
+
+def _scalar(key: str, value: Any, hint: Any) -> Any:
+    """``value`` as a bool, float, str or int field's type (see ``_typed``)."""
     if isinstance(value, bool) or value is None:
         if hint is bool and isinstance(value, bool):
             return value

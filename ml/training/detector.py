@@ -19,7 +19,7 @@ from ml.metadata import ModelMetadata
 from ml.timing import Stopwatch
 from ml.training.common import install, machine_description, seed_everything, threads, utc_now
 from ml.training.config import YoloConfig
-from ml.ultralytics_adapter import YoloModel
+from ml.ultralytics_adapter import YoloModel, YoloTraining
 
 INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "results.csv", "MODEL_CARD.md"]
 CLASSES = ["opacity"]
@@ -58,11 +58,12 @@ def train(config: YoloConfig, run_dir: Path) -> ModelMetadata:
     watch = Stopwatch()
     data_yaml = build_yolo_dataset(Path(config.data_dir), run_dir / "dataset", config.imgsz,
                                    config.max_images_per_split)
+    training = YoloTraining(
+        epochs=config.epochs, image_size=config.imgsz, batch_size=config.batch_size,
+        workers=config.workers, device=config.device, seed=config.seed, patience=config.patience,
+        close_mosaic=config.close_mosaic, options=config.yolo_options)
     yolo_run = YoloModel(config.architecture, "detection").train(
-        data_yaml=data_yaml, run_dir=run_dir, epochs=config.epochs, image_size=config.imgsz,
-        batch_size=config.batch_size, workers=config.workers, device=config.device,
-        seed=config.seed, patience=config.patience, close_mosaic=config.close_mosaic,
-        options=config.yolo_options)
+        training, data_yaml=data_yaml, run_dir=run_dir)
     weights = yolo_run / "weights"
     shutil.copy2(weights / "best.pt" if (weights / "best.pt").exists() else weights / "last.pt",
                  run_dir / "model.pt")

@@ -50,8 +50,8 @@ def cross_validate(config: ClassifierConfig, run_dir: Path) -> dict:
     per_fold = []
     for fold in range(folds):
         fold_splits = {
-            "train": [item for item, f in zip(pool, assignment) if f != fold],
-            "val": [item for item, f in zip(pool, assignment) if f == fold],
+            "train": [item for item, f in zip(pool, assignment, strict=True) if f != fold],
+            "val": [item for item, f in zip(pool, assignment, strict=True) if f == fold],
             "test": splits["test"],
         }
         print(f"fold {fold + 1}/{folds}: train={len(fold_splits['train'])} "

@@ -9,8 +9,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ml.metrics import (binary_metrics, bootstrap_intervals, classification_metrics,
-                        threshold_at_sensitivity, youden_threshold)
+from ml.metrics import (
+    binary_metrics,
+    bootstrap_intervals,
+    classification_metrics,
+    threshold_at_sensitivity,
+    youden_threshold,
+)
 
 REPORTED_WITH_INTERVALS = {
     "binary": {"accuracy", "auc", "gini", "sensitivity", "specificity", "balanced_accuracy",

@@ -24,7 +24,7 @@ from ml.segmentation import Segmenter
 from ml.timing import Stopwatch
 from ml.training.common import install, machine_description, seed_everything, threads, utc_now
 from ml.training.config import YoloConfig
-from ml.ultralytics_adapter import YoloModel
+from ml.ultralytics_adapter import YoloModel, YoloTraining
 
 INSTALLED_FILES = ["model.pt", "metadata.json", "config.yaml", "results.csv", "MODEL_CARD.md"]
 
@@ -102,11 +102,12 @@ def train(config: YoloConfig, run_dir: Path) -> ModelMetadata:
     data_yaml = build_yolo_dataset(data_dir, run_dir / "dataset", splits)
     print(f"dataset ready in {watch.seconds:.1f}s", flush=True)
 
+    training = YoloTraining(
+        epochs=config.epochs, image_size=config.imgsz, batch_size=config.batch_size,
+        workers=config.workers, device=config.device, seed=config.seed, patience=config.patience,
+        close_mosaic=config.close_mosaic, options=config.yolo_options)
     yolo_run = YoloModel(config.architecture, "segmentation").train(
-        data_yaml=data_yaml, run_dir=run_dir, epochs=config.epochs, image_size=config.imgsz,
-        batch_size=config.batch_size, workers=config.workers, device=config.device,
-        seed=config.seed, patience=config.patience, close_mosaic=config.close_mosaic,
-        options=config.yolo_options)
+        training, data_yaml=data_yaml, run_dir=run_dir)
     shutil.copy2(yolo_run / "weights" / "last.pt", run_dir / "model.pt")
     if (yolo_run / "results.csv").exists():
         shutil.copy2(yolo_run / "results.csv", run_dir / "results.csv")

@@ -60,14 +60,14 @@ def test_calibration_bins_are_those_of_the_expected_calibration_error():
 
 
 def metadata_with(metrics: dict, **fields) -> ModelMetadata:
-    values = dict(name="pneumonia", version="2.1.0", task="classification",
-                  architecture="compact-resnet", weights_file="model.pt",
-                  classes=["normal", "pneumonia"], input_size=[160, 160], clahe=True,
-                  thresholds={"pneumonia": 0.42}, training_data="Kermany chest X-rays",
-                  split="patient-disjoint", metrics=metrics,
-                  intended_use="Orders a radiologist's worklist by the probability of pneumonia.",
-                  limitations="Children aged one to five from one centre.",
-                  trained_on="NVIDIA H100 (CUDA)", created="2026-11-22T04:08:00+00:00")
+    values = {"name": "pneumonia", "version": "2.1.0", "task": "classification",
+              "architecture": "compact-resnet", "weights_file": "model.pt",
+              "classes": ["normal", "pneumonia"], "input_size": [160, 160], "clahe": True,
+              "thresholds": {"pneumonia": 0.42}, "training_data": "Kermany chest X-rays",
+              "split": "patient-disjoint", "metrics": metrics,
+              "intended_use": "Orders a radiologist's worklist by the probability of pneumonia.",
+              "limitations": "Children aged one to five from one centre.",
+              "trained_on": "NVIDIA H100 (CUDA)", "created": "2026-11-22T04:08:00+00:00"}
     values.update(fields)
     return ModelMetadata(**values)
 

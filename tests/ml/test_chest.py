@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from ml.chest import (LUNG_OPACITY, LUNG_OPACITY_BOXES, PNEUMONIA, PNEUMONIA_TYPE,
-                      RadiographAnalysis, analyse_radiograph, radiograph_urgency)
+from ml.chest import (
+    LUNG_OPACITY,
+    LUNG_OPACITY_BOXES,
+    PNEUMONIA,
+    PNEUMONIA_TYPE,
+    RadiographAnalysis,
+    analyse_radiograph,
+    radiograph_urgency,
+)
 from ml.dicom import SeriesError, radiograph_image, read_radiograph
 from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, clear_cache
 from ml.ultralytics_adapter import Box
@@ -50,7 +57,7 @@ def test_shipped_models_give_probabilities_and_a_heatmap_at_the_input_size(tmp_p
     assert set(result.pneumonia_type) == {"normal", "bacterial", "viral"}
     assert sum(result.pneumonia_type.values()) == pytest.approx(1.0, abs=1e-5)
     assert result.heatmap.shape == (200, 300) and result.heatmap.dtype == np.float32
-    assert 0.0 <= result.heatmap.min() and result.heatmap.max() <= 1.0
+    assert result.heatmap.min() >= 0.0 and result.heatmap.max() <= 1.0
     assert [(m.name, m.version) for m in result.models] == [(PNEUMONIA, "1.0.0"),
                                                             (PNEUMONIA_TYPE, "1.0.0")]
     assert result.opacity is None and result.boxes is None
@@ -87,8 +94,8 @@ def test_opacity_models_run_when_installed_and_boxes_are_in_input_pixels(tmp_pat
     assert result.boxes, "the untrained detector's low confidence cut lets boxes through"
     for box in result.boxes:
         assert box.label == "opacity" and 0.0 <= box.score <= 1.0
-        assert 0 <= box.x and box.x + box.width <= 300 + 1e-3
-        assert 0 <= box.y and box.y + box.height <= 200 + 1e-3
+        assert box.x >= 0 and box.x + box.width <= 300 + 1e-3
+        assert box.y >= 0 and box.y + box.height <= 200 + 1e-3
     # The detector sees a 64-pixel letterboxed copy: boxes in its pixels would stay inside 64.
     assert max(box.x + box.width for box in result.boxes) > 64
     assert radiograph_urgency(result) == "urgent"

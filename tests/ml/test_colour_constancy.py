@@ -51,9 +51,10 @@ def tinted_photo(size=(64, 48)) -> Image.Image:
 
 
 def metadata(**changes) -> ModelMetadata:
-    values = dict(name="m", version="1", task="classification", architecture="compact-resnet-tiny",
-                  weights_file="model.pt", classes=["a", "b"], input_size=[12, 16],
-                  mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])
+    values = {"name": "m", "version": "1", "task": "classification",
+              "architecture": "compact-resnet-tiny", "weights_file": "model.pt",
+              "classes": ["a", "b"], "input_size": [12, 16],
+              "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
     return ModelMetadata(**{**values, **changes})
 
 

@@ -3,8 +3,7 @@ import pytest
 import torch
 
 import ml.dicom
-from ml.ct import (CT_PATHOLOGY, NODULE_MALIGNANCY, CTAnalysis, analyse_ct, ct_urgency,
-                   patch_shape, score_nodule)
+from ml.ct import CT_PATHOLOGY, NODULE_MALIGNANCY, CTAnalysis, analyse_ct, ct_urgency, patch_shape, score_nodule
 from ml.ct_previews import viewer_volume
 from ml.dicom import SeriesError, read_series, read_series_layout, read_slices
 from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, clear_cache, load_installed

@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 
 from ml.ct_previews import montage, orthogonal_previews, windowed
@@ -29,4 +31,4 @@ def test_montage_spreads_slices_over_the_middle():
     assert sheet.size == (96, 64)
     tiles = [np.asarray(sheet)[r * 32:(r + 1) * 32, c * 32:(c + 1) * 32].mean()
              for r in range(2) for c in range(3)]
-    assert all(a < b for a, b in zip(tiles, tiles[1:]))  # distinct slices, in order
+    assert all(a < b for a, b in itertools.pairwise(tiles))  # distinct slices, in order

@@ -22,7 +22,7 @@ def test_split_of_is_stable_for_a_lesion_id():
 
 def test_missing_metadata_names_the_file(tmp_path):
     (tmp_path / "images").mkdir()
-    with pytest.raises(ham10000.DatasetError, match="metadata.csv is missing"):
+    with pytest.raises(ham10000.DatasetError, match=r"metadata\.csv is missing"):
         ham10000.read_records(tmp_path)
 
 
@@ -31,7 +31,7 @@ def test_missing_column_is_named(ham_folder):
     rows = list(csv.reader(path.open()))
     with path.open("w", newline="") as handle:
         csv.writer(handle).writerows([row[:2] for row in rows])
-    with pytest.raises(ham10000.DatasetError, match="lacks the column.*dx"):
+    with pytest.raises(ham10000.DatasetError, match=r"lacks the column.*dx"):
         ham10000.read_records(ham_folder)
 
 
@@ -45,7 +45,7 @@ def test_missing_image_is_named(ham_folder):
 def test_missing_mask_is_named(ham_folder):
     first = ham10000.read_records(ham_folder)[0]
     ham10000.mask_path(ham_folder, first.image_id).unlink()
-    with pytest.raises(ham10000.DatasetError, match="_segmentation.png is missing"):
+    with pytest.raises(ham10000.DatasetError, match=r"_segmentation\.png is missing"):
         ham10000.load_mask(ham_folder, first.image_id)
 
 

@@ -45,7 +45,8 @@ def test_roc_auc_matches_pair_counting():
 
     labels = [0, 0, 1, 1, 0, 1]
     scores = [0.1, 0.4, 0.35, 0.8, 0.4, 0.4]
-    pairs = [(p, n) for p, lp in zip(scores, labels) if lp for n, ln in zip(scores, labels) if not ln]
+    pairs = [(p, n) for p, lp in zip(scores, labels, strict=True) if lp
+             for n, ln in zip(scores, labels, strict=True) if not ln]
     expected = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs) / len(pairs)
     assert roc_auc(labels, scores) == pytest.approx(expected)
     assert roc_auc([0, 1], [0.2, 0.9]) == 1.0

@@ -10,8 +10,7 @@ import ml.onnx_export
 from ml.installed import ModelNotInstalled, clear_cache, load_installed, model_dir
 from ml.metadata import ModelMetadata
 from ml.models import create_model
-from ml.onnx_export import (ExportMismatch, check_against_pytorch, compare_logits,
-                            export_classifier, sample_inputs)
+from ml.onnx_export import ExportMismatch, check_against_pytorch, compare_logits, export_classifier, sample_inputs
 from ml.onnx_runtime import OnnxClassifier, OutdatedExport
 from tests.ml.model_fixtures import write_test_classifier
 
@@ -149,7 +148,7 @@ def test_the_check_fails_on_a_graph_that_disagrees(weights_dir):
     classifier = load_installed(NAME, weights_dir)
     assert check_against_pytorch(classifier, path, tolerance=1e-4) < 1e-4
     perturb_bias(path)
-    with pytest.raises(ExportMismatch, match="skin-classifier, random inputs: .* by 0.01"):
+    with pytest.raises(ExportMismatch, match=r"skin-classifier, random inputs: .* by 0\.01"):
         check_against_pytorch(classifier, path, tolerance=1e-4)
 
 
@@ -170,7 +169,7 @@ def test_a_failed_check_leaves_no_export_behind(weights_dir, monkeypatch):
 def test_compare_logits_refuses_differences_shapes_and_nan():
     logits = np.zeros((2, 7), dtype=np.float32)
     assert compare_logits(logits, logits + 5e-5, 1e-4, "m") == pytest.approx(5e-5)
-    with pytest.raises(ExportMismatch, match="m: .* by 0.001 "):
+    with pytest.raises(ExportMismatch, match=r"m: .* by 0\.001 "):
         compare_logits(logits, logits + 1e-3, 1e-4, "m")
     with pytest.raises(ExportMismatch, match="shape"):
         compare_logits(logits, logits[:1], 1e-4, "m")

@@ -63,9 +63,9 @@ def test_no_import_circles_inside_ml():
         state[name] = "open"
         for target in sorted(graph[name]):
             if state.get(target) == "open":
-                circles.append(" -> ".join(trail[trail.index(target):] + [name, target]))
+                circles.append(" -> ".join([*trail[trail.index(target):], name, target]))
             elif target not in state:
-                visit(target, trail + [name])
+                visit(target, [*trail, name])
         state[name] = "done"
 
     for name in sorted(graph):
@@ -108,10 +108,9 @@ def test_public_functions_are_annotated():
 
 
 def test_ml_imports_no_web_application():
-    offending = []
-    for name, (_, tree) in modules().items():
-        for node in ast.walk(tree):
-            for module in imported_modules(node, set()):
-                if module.split(".")[0] in WEB_PACKAGES:
-                    offending.append(f"{name} imports {module}")
+    offending = [f"{name} imports {module}"
+                 for name, (_, tree) in modules().items()
+                 for node in ast.walk(tree)
+                 for module in imported_modules(node, set())
+                 if module.split(".")[0] in WEB_PACKAGES]
     assert offending == []

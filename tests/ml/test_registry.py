@@ -33,7 +33,7 @@ def test_metadata_the_code_cannot_serve_means_not_installed(tmp_path):
     metadata = write_test_classifier(tmp_path)
     path = tmp_path / "skin-classifier" / "metadata.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), "white_balance": "auto"}))
-    with pytest.raises(ModelNotInstalled, match="model not installed: skin-classifier .*white_balance"):
+    with pytest.raises(ModelNotInstalled, match=r"model not installed: skin-classifier .*white_balance"):
         load_installed(metadata.name, tmp_path)
 
 

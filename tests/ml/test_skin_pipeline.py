@@ -30,7 +30,7 @@ def test_analysis_gives_all_classes_a_mask_and_a_heatmap_at_the_photo_size(test_
     assert result.lesion_mask.shape == (225, 300) and result.lesion_mask.dtype == bool
     assert result.lesion_area_fraction == pytest.approx(result.lesion_mask.mean())
     assert result.heatmap.shape == (225, 300)
-    assert 0.0 <= result.heatmap.min() and result.heatmap.max() <= 1.0
+    assert result.heatmap.min() >= 0.0 and result.heatmap.max() <= 1.0
     assert [m.name for m in result.models] == ["skin-classifier", "skin-segmenter"]
     assert all(m.version == "0.0.0-test" for m in result.models)
     assert set(result.timings) == {"classification", "segmentation", "gradcam"}

@@ -7,8 +7,7 @@ import pytest
 
 from ml.augment import AugmentConfig
 from ml.train import main as train_main
-from ml.training.config import (ClassifierConfig, ConfigError, YoloConfig, read_config,
-                                save_config)
+from ml.training.config import ClassifierConfig, ConfigError, YoloConfig, read_config, save_config
 
 CONFIGS = sorted(Path("ml/configs").glob("*.yaml"))
 
@@ -70,6 +69,6 @@ def test_colour_constancy_keys_are_read():
 
 
 def test_the_command_line_stops_before_any_work_on_a_bad_key(tmp_path):
-    with pytest.raises(SystemExit, match="unknown key.*epoch"):
+    with pytest.raises(SystemExit, match=r"unknown key.*epoch"):
         train_main(["ml/configs/skin-classifier.yaml", f"run_dir={tmp_path / 'run'}", "epoch=1"])
     assert not (tmp_path / "run").exists()

@@ -131,9 +131,9 @@ def test_group_stratified_folds_keep_patients_together_and_spread_labels():
     items = [LabelledImage(f"{g}-{i}", g % 4 == 0, f"p{g}") for g in range(40) for i in range(2)]
     folds = group_stratified_folds(items, 5, seed=1)
     by_group = {}
-    for item, fold in zip(items, folds):
+    for item, fold in zip(items, folds, strict=True):
         assert by_group.setdefault(item.group, fold) == fold
-    positives_per_fold = [sum(1 for i, f in zip(items, folds) if f == k and i.label) for k in range(5)]
+    positives_per_fold = [sum(1 for i, f in zip(items, folds, strict=True) if f == k and i.label) for k in range(5)]
     assert positives_per_fold == [4, 4, 4, 4, 4]  # 10 positive patients, 2 images each
 
 

@@ -51,7 +51,7 @@ def test_3d_grad_cam_highlights_a_volume():
     inputs = torch.rand(1, 1, 16, 32, 32)
     heatmap = grad_cam(network, network.features[2], inputs, 1)
     assert heatmap.ndim == 3 and heatmap.shape == (16, 32, 32)
-    assert 0.0 <= heatmap.min() and heatmap.max() <= 1.0
+    assert heatmap.min() >= 0.0 and heatmap.max() <= 1.0
 
 
 def test_nodule_training_and_evaluation(lidc_folder, tmp_path, capsys):
