@@ -4,7 +4,8 @@
     python -m ml.fit_input_gate pneumonia [--data DIR] [--negatives DIR ...]
 
 The feature density is fitted on the training split; every limit is chosen on the
-validation split alone (``--keep`` of it passes each limit), so the negatives never tune
+validation split alone (``--keep-distance`` of it passes the distance, ``--keep`` each photo
+limit), so the negatives never tune
 the gate: they only measure it. The refusal rates of the validation and test splits and of
 each negatives folder (every image file in it, any size) are then measured through the
 served pipeline and stored with the limits in the model's metadata (``input_gate``); the
@@ -61,8 +62,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--negatives", type=Path, nargs="*", default=[],
                         help="folders of images the gate must refuse (measured, never fitted on)")
     parser.add_argument("--weights-dir", type=Path, default=DEFAULT_WEIGHTS_DIR)
-    parser.add_argument("--keep", type=float, default=0.99,
-                        help="share of validation images each limit lets through")
+    parser.add_argument("--keep", type=float, default=0.997,
+                        help="share of validation photos each photo-quality and lesion limit lets through")
+    parser.add_argument("--keep-distance", type=float, default=0.99,
+                        help="share of validation images the feature-distance limit lets through")
     parser.add_argument("--batch-size", type=int, default=64)
     return parser.parse_args(argv)
 
@@ -106,12 +109,13 @@ def fit(args: argparse.Namespace, spec: GatedModel) -> dict:
     density = FeatureDensity.fit(train, np.array([item.label for item in splits["train"]]))
     val_distances = density.distance(batched_features(classifier, splits["val"], args.batch_size))
     limits: dict = {"file": GATE_FILE, "distance_reason": spec.distance_reason,
-                    "max_distance": float(np.quantile(val_distances, args.keep))}
+                    "max_distance": float(np.quantile(val_distances, args.keep_distance))}
     if spec.photo:
         segmenter = load_installed(SKIN_SEGMENTER, args.weights_dir)
         limits.update(photo_limits(splits["val"], classifier, segmenter, args.keep))
-    limits["fitted"] = (f"feature density on the train split ({len(train)} images); each limit lets "
-                        f"{args.keep:.1%} of the validation split through")
+    limits["fitted"] = (f"feature density on the train split ({len(train)} images); the distance limit lets "
+                        f"{args.keep_distance:.1%} of the validation split through, each photo limit "
+                        f"{args.keep:.1%}")
     directory = model_dir(args.model, args.weights_dir)
     density.save(directory / GATE_FILE)
     write_gate(directory, classifier, limits)
