@@ -35,6 +35,10 @@ from ml.preprocessing import normalise
 from ml.skin import SKIN_SEGMENTER
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".dcm"}
+# Whatever the validation split says, a photo in which the segmenter finds no lesion at all
+# (under 0.1% of the image) is refused: there is nothing to outline, and plain skin would
+# otherwise get a class.
+MIN_LESION_FRACTION = 0.001
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def photo_limits(items: list[LabelledImage], classifier: Classifier, segmenter, 
         "min_sharpness": float(np.quantile(column["sharpness"], tail)),
         "min_brightness": float(np.quantile(column["brightness"], tail)),
         "max_brightness": float(np.quantile(column["brightness"], keep)),
-        "min_lesion_fraction": float(np.quantile(column["lesion_fraction"], tail)),
+        "min_lesion_fraction": max(MIN_LESION_FRACTION, float(np.quantile(column["lesion_fraction"], tail))),
         "max_border_fraction": float(np.quantile(column["border_fraction"], keep)),
     }
 
