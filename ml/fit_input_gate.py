@@ -28,13 +28,12 @@ from PIL import Image
 from ml.classifier import Classifier
 from ml.datasets import labelled_splits
 from ml.datasets.common import LabelledImage, load_images, open_image
-from ml.evaluate import served_gate
+from ml.evaluate import IMAGE_SUFFIXES, served_gate
 from ml.input_gate import GATE_FILE, FeatureDensity, Gate, lesion_measures, photo_measures, pooled_features
 from ml.installed import DEFAULT_WEIGHTS_DIR, clear_cache, load_installed, model_dir
 from ml.preprocessing import normalise
 from ml.skin import SKIN_SEGMENTER
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".dcm"}
 # Whatever the validation split says, a photo in which the segmenter finds no lesion at all
 # (under 0.1% of the image) is refused: there is nothing to outline, and plain skin would
 # otherwise get a class.
