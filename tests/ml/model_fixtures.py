@@ -185,3 +185,21 @@ def write_test_gate(weights_dir: Path, limits: dict, name: str = SKIN_CLASSIFIER
     metadata.input_gate = {"file": GATE_FILE, "distance_reason": distance_reason, **limits}
     metadata.write(directory)
     clear_cache()
+
+
+def ungated_copy(weights_dir: Path, target: Path) -> Path:
+    """``weights_dir``'s models under ``target`` (weights linked, not copied) with their input
+    gates off: for tests of a pipeline's mechanics on drawn images, which a real model's gate
+    rightly refuses. What the gates do is tested on its own."""
+    for source in sorted(Path(weights_dir).iterdir()):
+        if not (source / "metadata.json").is_file():
+            continue
+        (target / source.name).mkdir(parents=True, exist_ok=True)
+        for path in source.iterdir():
+            if path.name != "metadata.json":
+                (target / source.name / path.name).symlink_to(path.resolve())
+        metadata = ModelMetadata.read(source)
+        metadata.input_gate = {}
+        metadata.write(target / source.name)
+    clear_cache()
+    return target

@@ -18,14 +18,17 @@ from studies.analysis import run
 from studies.intake.scans import radiology_studies_create
 from studies.models import Artifact, Study
 from tests.dicom_files import write_ct_series, write_radiograph
+from tests.ml.model_fixtures import ungated_copy
 
 SHIPPED_WEIGHTS = Path(django_settings.BASE_DIR) / "ml" / "weights"
 
 
 @pytest.fixture
-def shipped_weights(settings) -> Path:
-    settings.ML_WEIGHTS_DIR = SHIPPED_WEIGHTS
-    return SHIPPED_WEIGHTS
+def shipped_weights(settings, tmp_path) -> Path:
+    """The shipped models with their input gates off: the films here are drawn, and these
+    tests are about the pipeline (tests/studies/test_not_assessable.py is about the gate)."""
+    settings.ML_WEIGHTS_DIR = ungated_copy(SHIPPED_WEIGHTS, tmp_path / "weights")
+    return settings.ML_WEIGHTS_DIR
 
 
 def sent(user, kind: str, paths: list[Path]) -> Study:
