@@ -99,6 +99,7 @@ def model_card(metadata: ModelMetadata, plots: list[str] | None = None) -> str:
             kind, _, split = Path(name).stem.partition("_")
             lines.append(f"![{PLOT_KINDS[kind]}, {SPLIT_NAMES.get(split, split).lower()}]"
                          f"({name})")
+    lines += _gate_section(metadata.input_gate)
     lines += ["", "## Training", "", f"- Machine: {metadata.trained_on or 'not recorded'}",
               f"- Training time: {_duration(metrics.get('training_seconds'))}"]
     if "best_epoch" in metrics:
@@ -107,6 +108,38 @@ def model_card(metadata: ModelMetadata, plots: list[str] | None = None) -> str:
         lines.append(f"- Prior correction strength: {metrics['prior_correction_tau']:.2f}")
     lines.append(f"- Date: {metadata.created or 'not recorded'}")
     return "\n".join(lines) + "\n"
+
+
+GATE_LIMITS = {
+    "max_distance": "feature distance (Mahalanobis, squared) at most",
+    "min_sharpness": "sharpness (variance of the Laplacian) at least",
+    "min_brightness": "mean grey level at least", "max_brightness": "mean grey level at most",
+    "min_lesion_fraction": "lesion share of the image at least",
+    "max_border_fraction": "share of the image's edge the lesion covers at most",
+}
+
+
+def _gate_section(gate: dict) -> list[str]:
+    """The input gate: its limits and what it refused (``python -m ml.fit_input_gate``)."""
+    if not gate:
+        return ["", "## Input gate", "", "None: every input gets a result."]
+    lines = ["", "## Input gate", "",
+             (f"Before any class is shown, an input is refused (\"not assessable\", reason "
+              f"`{gate.get('distance_reason', '')}` or a photo-quality reason) unless it is within "
+              f"every limit. {_sentence(gate.get('fitted', ''))}"), "",
+             "| limit | value |", "|---|---|"]
+    lines += [f"| {text} | {gate[key]:.4g} |" for key, text in GATE_LIMITS.items() if gate.get(key) is not None]
+    refusal = gate.get("refusal") or {}
+    if refusal:
+        lines += ["", "| images | n | refused | reasons |", "|---|---|---|---|"]
+        lines += [f"| {name} | {rate['n']} | {rate['refused']:.1%} | "
+                  f"{', '.join(f'{r} {c}' for r, c in sorted(rate['reasons'].items())) or '-'} |"
+                  for name, rate in refusal.items()]
+    return lines
+
+
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
 
 
 def _splits(metrics: dict) -> list[str]:

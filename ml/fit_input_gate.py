@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ml.cards import write_model_card
 from ml.classifier import Classifier
 from ml.datasets import labelled_splits
 from ml.datasets.common import LabelledImage, load_images, open_image
@@ -129,6 +130,7 @@ def write_gate(directory: Path, classifier: Classifier, limits: dict) -> None:
     metadata = classifier.metadata
     metadata.input_gate = limits
     metadata.write(directory)
+    write_model_card(directory, metadata)
     clear_cache()
 
 

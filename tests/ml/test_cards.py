@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.cards import CARD_FILE, write_model_card
+from ml.cards import CARD_FILE, model_card, write_model_card
 from ml.cards import main as cards_main
 from ml.metadata import ModelMetadata
 from ml.metrics import expected_calibration_error
@@ -226,3 +226,21 @@ def test_the_cli_writes_only_a_card_for_the_segmenter(tmp_path, capsys):
 def test_the_cli_reports_a_missing_model(tmp_path, capsys):
     assert cards_main(["pneumonia", str(tmp_path), "--weights-dir", str(tmp_path)]) == 2
     assert "model not installed" in capsys.readouterr().err
+
+
+def test_the_card_states_the_input_gate_and_what_it_refused():
+    gate = {"distance_reason": "not_a_lesion", "max_distance": 1146.02, "min_brightness": 0.39,
+            "fitted": "limits chosen on the validation split",
+            "refusal": {"test": {"n": 1224, "refused": 0.0163, "reasons": {"blurred": 3, "not_a_lesion": 6}},
+                        "natural_photos": {"n": 100, "refused": 0.98, "reasons": {"not_a_lesion": 98}}}}
+    metadata = ModelMetadata(name="skin-classifier", version="1.0.0", task="classification",
+                             architecture="compact-resnet", weights_file="model.pt", classes=["a", "b"],
+                             input_size=[8, 8], input_gate=gate)
+    card = model_card(metadata)
+    assert "## Input gate" in card and "Limits chosen on the validation split." in card
+    assert "| feature distance (Mahalanobis, squared) at most | 1146 |" in card
+    assert "| test | 1224 | 1.6% | blurred 3, not_a_lesion 6 |" in card
+    assert "| natural_photos | 100 | 98.0% | not_a_lesion 98 |" in card
+    ungated = ModelMetadata(name="x", version="1", task="classification", architecture="compact-resnet",
+                            weights_file="model.pt", classes=["a", "b"], input_size=[8, 8])
+    assert "None: every input gets a result." in model_card(ungated)
