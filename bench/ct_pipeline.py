@@ -16,14 +16,14 @@ measures, in this process:
   ct-pathology weights are the real architecture (CNN3D, 64^3) randomly initialised by
   ``tests.ml.model_fixtures.write_test_ct_pathology``, for timing only: they are written to the
   temporary folder and their metadata says so; nothing is installed in ml/weights;
-- score_nodule: the installed nodule-malignancy at one sphere, with its 3D Grad-CAM.
+- nodule_malignancy: the installed nodule-malignancy at one sphere, with its 3D Grad-CAM.
 
 The first run includes loading the models (a worker's first study). Memory per stage: the
 peak RSS sampled every 2 ms while it runs, the growth of ``ru_maxrss`` (the process's peak
 so far, so a stage that stays under an earlier peak shows 0) and the RSS after it; one
 extra run under tracemalloc gives the peak of traced allocations (numpy reports its arrays
-to tracemalloc, torch does not). Targets: analyse_ct + score_nodule under 20 s in every
-run (ingest + analyse_ct + score_nodule) and a process peak RSS under 2 GB, on ``--threads``
+to tracemalloc, torch does not). Targets: analyse_ct + nodule_malignancy under 20 s in every
+run (ingest + analyse_ct + nodule_malignancy) and a process peak RSS under 2 GB, on ``--threads``
 CPU cores. The exit code is 0 either way; the last line printed is one JSON object.
 """
 
@@ -55,8 +55,8 @@ TARGET_SECONDS = 20.0
 TARGET_PEAK_MB = 2048.0
 FIELD_OF_VIEW_MM = 360.0
 SLICE_MM = 1.25
-STAGES = ("ingest", "reading", "analyse_ct", "score_nodule")
-TOTAL_STAGES = ("ingest", "analyse_ct", "score_nodule")
+STAGES = ("ingest", "reading", "analyse_ct", "nodule_malignancy")
+TOTAL_STAGES = ("ingest", "analyse_ct", "nodule_malignancy")
 
 
 def parse_args():
@@ -192,7 +192,7 @@ def use_threads(threads: int) -> None:
 def run_stages(args: argparse.Namespace) -> Measurements:
     """Write the series and the test model into a temporary folder and measure every stage
     ``args.runs`` times, then once more under tracemalloc."""
-    from ml.ct import NODULE_MALIGNANCY, analyse_ct, score_nodule
+    from ml.ct import NODULE_MALIGNANCY, analyse_ct, nodule_malignancy
     from ml.dicom import read_series
     from tests.ml.model_fixtures import TIMING_USE, write_ct_series, write_test_ct_pathology
 
@@ -212,7 +212,7 @@ def run_stages(args: argparse.Namespace) -> Measurements:
             "ingest": lambda: len(ingest(files)),
             "reading": lambda: read_series(stored).hu.shape,
             "analyse_ct": lambda: summarise(analyse_ct(stored, weights_dir=weights)),
-            "score_nodule": lambda: score_nodule(stored, nodule, weights_dir=weights).probability,
+            "nodule_malignancy": lambda: nodule_malignancy(stored, nodule, weights_dir=weights).probability,
         }
         measured = Measurements(written_s=watch.seconds, startup_rss_mb=rss_mb(), runs=[], steps=[],
                                 traced={})
@@ -243,7 +243,7 @@ def stage_summary(values: list[dict], traced_peak_mb: float) -> dict:
 
 
 def run_totals(runs: list[dict]) -> list[float]:
-    """Seconds of ingest + analyse_ct + score_nodule in each run."""
+    """Seconds of ingest + analyse_ct + nodule_malignancy in each run."""
     return [sum(run[stage]["seconds"] for stage in TOTAL_STAGES) for run in runs]
 
 
@@ -278,9 +278,9 @@ def print_report(args: argparse.Namespace, summary: dict, measured: Measurements
               f"{row['traced_peak_mb']:>11}")
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in summary["analyse_ct_steps_median_s"].items())
     print(f"analyse_ct steps (median): {steps}")
-    print("ingest + analyse_ct + score_nodule per run: "
+    print("ingest + analyse_ct + nodule_malignancy per run: "
           + ", ".join(f"{t:.2f} s" for t in run_totals(measured.runs)))
-    print(f"ingest + analyse_ct + score_nodule: median {summary['total_median_s']:.2f} s, worst "
+    print(f"ingest + analyse_ct + nodule_malignancy: median {summary['total_median_s']:.2f} s, worst "
           f"{summary['total_worst_s']:.2f} s (target < {TARGET_SECONDS:.0f} s); process peak "
           f"RSS {measured.process_peak_mb:.0f} MB (target < {TARGET_PEAK_MB:.0f} MB): targets "
           f"{'met' if summary['targets_met'] else 'NOT met'}")

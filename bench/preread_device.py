@@ -60,7 +60,7 @@ def main() -> int:
     import torch
 
     from ml.chest import analyse_radiograph
-    from ml.ct import analyse_ct, score_nodule
+    from ml.ct import analyse_ct, nodule_malignancy
     from ml.devices import inference_device
     from ml.skin import analyse_skin_photo
     from tests.ml.model_fixtures import write_ct_series
@@ -79,7 +79,7 @@ def main() -> int:
         results["skin_photo"] = timed(lambda: analyse_skin_photo(photo, weights_dir=weights), args.runs)
         results["chest_xray"] = timed(lambda: analyse_radiograph(radiograph, weights_dir=weights), args.runs)
         results["ct"] = timed(lambda: analyse_ct(files, weights_dir=weights), max(1, args.runs // 2))
-        results["nodule"] = timed(lambda: score_nodule(files, nodule, weights_dir=weights), args.runs)
+        results["nodule"] = timed(lambda: nodule_malignancy(files, nodule, weights_dir=weights), args.runs)
     for name in ("skin_photo", "chest_xray", "ct", "nodule"):
         row = results[name]
         print(f"{name:<12} first {row['first_s']:>8.3f} s   median {row['median_s']:>8.3f} s")

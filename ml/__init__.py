@@ -14,7 +14,7 @@ _EXPORTS = {
     "RadiographAnalysis": "ml.chest", "analyse_radiograph": "ml.chest",
     "radiograph_urgency": "ml.chest",
     "CTAnalysis": "ml.ct", "NoduleScore": "ml.ct", "analyse_ct": "ml.ct", "ct_urgency": "ml.ct",
-    "score_nodule": "ml.ct",
+    "nodule_malignancy": "ml.ct",
 }
 
 __all__ = tuple(sorted(_EXPORTS))

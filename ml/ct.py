@@ -103,7 +103,7 @@ def ct_urgency(analysis: CTAnalysis) -> str:
     return "urgent" if abnormal >= analysis.pathology_threshold else "routine"
 
 
-def score_nodule(files: list[Path], centre: tuple[int, int, int], *,
+def nodule_malignancy(files: list[Path], centre: tuple[int, int, int], *,
                  weights_dir: Path | None = None) -> NoduleScore:
     """The malignancy score of the nodule at voxel ``centre`` (slice, row, column of the
     series in slice order, as ``analyse_ct`` sees it). Only the slices the model's patch

@@ -1,5 +1,5 @@
 """Nodules on a CT: a radiologist marks a point in the viewer (``nodule_mark``), the worker
-scores the sub-volume around it with the nodule model (``score_nodule``) and stores the
+scores the sub-volume around it (``score_nodule``, with ml.ct.nodule_malignancy) and stores the
 probability with a Grad-CAM in three planes."""
 
 from __future__ import annotations
@@ -92,10 +92,10 @@ def nodule_mark_failed(*, nodule_id: int, reason: str | Promise) -> None:
 
 def _score(nodule: Nodule) -> None:
     """Run the nodule model around the marked point and store it on ``nodule`` (saved)."""
-    from ml.ct import score_nodule as nodule_model  # noqa: PLC0415  worker only: web processes never load torch
+    from ml.ct import nodule_malignancy  # noqa: PLC0415  worker only: web processes never load torch
 
     with local_files(list(nodule.study.files.all())) as paths:
-        scored = nodule_model(paths, (nodule.z, nodule.y, nodule.x), weights_dir=settings.ML_WEIGHTS_DIR)
+        scored = nodule_malignancy(paths, (nodule.z, nodule.y, nodule.x), weights_dir=settings.ML_WEIGHTS_DIR)
     planes = [scored.cam_images[name].convert("RGB") for name in ("axial", "coronal", "sagittal")]
     strip = Image.new("RGB", (sum(p.width for p in planes) + 8 * (len(planes) - 1), max(p.height for p in planes)))
     left = 0

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import ml.dicom
-from ml.ct import CT_PATHOLOGY, NODULE_MALIGNANCY, CTAnalysis, analyse_ct, ct_urgency, patch_shape, score_nodule
+from ml.ct import CT_PATHOLOGY, NODULE_MALIGNANCY, CTAnalysis, analyse_ct, ct_urgency, nodule_malignancy, patch_shape
 from ml.ct_previews import viewer_volume
 from ml.dicom import SeriesError, read_series, read_series_layout, read_slices
 from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, clear_cache, load_installed
@@ -139,7 +139,7 @@ def test_score_nodule_decodes_only_the_slices_of_its_patch(tmp_path, monkeypatch
     decoded = []
     original = ml.dicom._to_hu
     monkeypatch.setattr(ml.dicom, "_to_hu", lambda ds: decoded.append(ds) or original(ds))
-    score = score_nodule(files, (15, 30, 20))
+    score = nodule_malignancy(files, (15, 30, 20))
     model = load_installed(NODULE_MALIGNANCY, DEFAULT_WEIGHTS_DIR)
     shape = patch_shape(SPACING, model.metadata)
     assert len(decoded) == shape[0] < 30
@@ -162,12 +162,12 @@ def test_score_nodule_decodes_only_the_slices_of_its_patch(tmp_path, monkeypatch
 
 def test_a_nodule_at_the_edge_is_padded_and_a_centre_outside_is_refused(tmp_path):
     files = write_ct_series(tmp_path / "s", chest(slices=6, rows=24, columns=24), spacing=SPACING)
-    assert score_nodule(files, (0, 0, 23)).centre == (0, 0, 23)
+    assert nodule_malignancy(files, (0, 0, 23)).centre == (0, 0, 23)
     with pytest.raises(ValueError, match="outside the volume"):
-        score_nodule(files, (6, 0, 0))
+        nodule_malignancy(files, (6, 0, 0))
 
 
 def test_a_missing_nodule_model_is_reported(tmp_path):
     files = write_ct_series(tmp_path / "s", chest(slices=4, rows=16, columns=16), spacing=SPACING)
     with pytest.raises(ModelNotInstalled, match=NODULE_MALIGNANCY):
-        score_nodule(files, (2, 8, 8), weights_dir=tmp_path / "empty")
+        nodule_malignancy(files, (2, 8, 8), weights_dir=tmp_path / "empty")
