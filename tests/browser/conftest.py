@@ -52,6 +52,16 @@ def phone(browser):
 
 
 @pytest.fixture
+def desktop_context(browser):
+    """A desktop-sized browser context, in English (the viewer tests open their pages in it)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1,
+                                  locale="en-US")
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
 def celery_worker(broker_dir):
     """A real Celery worker consuming the test broker, in a thread of this process."""
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
