@@ -116,6 +116,7 @@ GATE_LIMITS = {
     "min_brightness": "mean grey level at least", "max_brightness": "mean grey level at most",
     "min_lesion_fraction": "lesion share of the image at least",
     "max_border_fraction": "share of the image's edge the lesion covers at most",
+    "max_colourfulness": "colourfulness (mean spread of red, green and blue) at most",
 }
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from ml.datasets.rsna import CLASSES as OPACITY_CLASSES
 from ml.gradcam import grad_cam
-from ml.input_gate import NOT_GATED, Gate
+from ml.input_gate import NOT_GATED, Gate, colour_measures
 from ml.installed import DEFAULT_WEIGHTS_DIR, InstalledModel, ModelInfo, ModelNotInstalled, load_installed, model_info
 from ml.overlays import resize_map
 from ml.timing import StageTimer
@@ -48,13 +48,15 @@ class RadiographAnalysis:
 
 def analyse_radiograph(image: Image.Image, *, weights_dir: Path | None = None,
                        progress: Callable[[str], None] | None = None) -> RadiographAnalysis:
-    """Run the chest radiograph models on a greyscale display image (``radiograph_image``
-    of a CR/DX file, or a photo of one converted to "L").
+    """Run the chest radiograph models on a display image: ``radiograph_image`` of a CR/DX
+    file, or an image file as uploaded (its colour is one of the input gate's measures; the
+    models see it in grey).
 
     Raises ``ModelNotInstalled`` before any work if ``pneumonia`` is missing. ``progress``
     is told "classification", "gradcam", then "detection" when the box model is installed.
     """
     weights_dir = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
+    colour = colour_measures(image)
     image = image.convert("L")
     pneumonia = load_installed(PNEUMONIA, weights_dir)
     optional = {name: _load_optional(name, weights_dir)
@@ -64,7 +66,7 @@ def analyse_radiograph(image: Image.Image, *, weights_dir: Path | None = None,
 
     with timer.stage("classification"):
         inputs = pneumonia.input_tensor(image)
-        gate = pneumonia.gate(inputs)
+        gate = pneumonia.gate(inputs, colour)
     if not gate.assessable:
         return _not_assessable(pneumonia, gate, timer.seconds)
 

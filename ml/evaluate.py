@@ -136,7 +136,7 @@ def served_gate(name: str, weights_dir: Path) -> Callable[[Image.Image], Gate]:
     if name == "skin-classifier":
         return lambda image: analyse_skin_photo(image.convert("RGB"), weights_dir=weights_dir).gate
     if name in ("pneumonia", "pneumonia-type"):  # an X-ray is gated by pneumonia's gate
-        return lambda image: analyse_radiograph(image.convert("L"), weights_dir=weights_dir).gate
+        return lambda image: analyse_radiograph(image, weights_dir=weights_dir).gate
     return lambda image: NOT_GATED
 
 

@@ -30,7 +30,15 @@ from ml.classifier import Classifier
 from ml.datasets import labelled_splits
 from ml.datasets.common import LabelledImage, load_images, open_image
 from ml.evaluate import IMAGE_SUFFIXES, served_gate
-from ml.input_gate import GATE_FILE, FeatureDensity, Gate, lesion_measures, photo_measures, pooled_features
+from ml.input_gate import (
+    GATE_FILE,
+    FeatureDensity,
+    Gate,
+    colour_measures,
+    lesion_measures,
+    photo_measures,
+    pooled_features,
+)
 from ml.installed import DEFAULT_WEIGHTS_DIR, clear_cache, load_installed, model_dir
 from ml.preprocessing import normalise
 from ml.skin import SKIN_SEGMENTER
@@ -39,6 +47,9 @@ from ml.skin import SKIN_SEGMENTER
 # (under 0.1% of the image) is refused: there is nothing to outline, and plain skin would
 # otherwise get a class.
 MIN_LESION_FRACTION = 0.001
+# Films are grey; this much colour spread (in [0, 1]) is still let through whatever the
+# validation split says, for JPEG tints and scanner casts.
+MAX_FILM_COLOURFULNESS = 0.02
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,16 @@ def photo_limits(items: list[LabelledImage], classifier: Classifier, segmenter, 
     }
 
 
+def film_limits(items: list[LabelledImage], keep: float) -> dict[str, float]:
+    """The colourfulness that lets ``keep`` of the validation films through (with a floor:
+    a film is grey, but JPEG compression tints a little)."""
+    values = []
+    for item in items:
+        with open_image(item.path) as image:
+            values.append(colour_measures(image)["colourfulness"])
+    return {"max_colourfulness": max(MAX_FILM_COLOURFULNESS, float(np.quantile(values, keep)))}
+
+
 def fit(args: argparse.Namespace, spec: GatedModel) -> dict:
     """Fit the density on train and the limits on val; write them beside the weights."""
     classifier = load_installed(args.model, args.weights_dir)
@@ -117,6 +138,8 @@ def fit(args: argparse.Namespace, spec: GatedModel) -> dict:
     if spec.photo:
         segmenter = load_installed(SKIN_SEGMENTER, args.weights_dir)
         limits.update(photo_limits(splits["val"], classifier, segmenter, args.keep))
+    else:
+        limits.update(film_limits(splits["val"], args.keep))
     limits["fitted"] = (f"feature density on the train split ({len(train)} images); the distance limit lets "
                         f"{args.keep_distance:.1%} of the validation split through, each photo limit "
                         f"{args.keep:.1%}")

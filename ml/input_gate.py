@@ -8,6 +8,7 @@ model was fitted on:
   Grad-CAM layer) to the nearest class of its training set, with one covariance shared by
   the classes (Lee et al., NeurIPS 2018). Far from every class: not the kind of image the
   model was trained on.
+- films only: ``colourfulness`` (a film is grey, a photo is not);
 - photos only: ``sharpness`` (variance of the Laplacian at the model's input size),
   ``brightness`` (mean grey level in [0, 1]), and from the segmenter's mask the
   ``lesion_fraction`` of the image and the ``border_fraction`` of the image's edge that the
@@ -32,12 +33,13 @@ from PIL import Image
 GATE_FILE = "input_gate.npz"
 
 # (measure, limit key in the metadata, comparison that refuses, reason code)
-PHOTO_RULES: tuple[tuple[str, str, Callable[[float, float], bool], str], ...] = (
+RULES: tuple[tuple[str, str, Callable[[float, float], bool], str], ...] = (
     ("sharpness", "min_sharpness", operator.lt, "blurred"),
     ("brightness", "min_brightness", operator.lt, "too_dark"),
     ("brightness", "max_brightness", operator.gt, "too_bright"),
     ("lesion_fraction", "min_lesion_fraction", operator.lt, "no_lesion"),
     ("border_fraction", "max_border_fraction", operator.gt, "lesion_cut_off"),
+    ("colourfulness", "max_colourfulness", operator.gt, "not_a_chest_radiograph"),
 )
 
 
@@ -115,12 +117,24 @@ def lesion_measures(mask: np.ndarray) -> dict[str, float]:
     return {"lesion_fraction": float(mask.mean()), "border_fraction": float(edge.mean())}
 
 
+def colour_measures(image: Image.Image) -> dict[str, float]:
+    """How colourful an image is: the mean spread of its red, green and blue in [0, 1]. A film
+    is grey even when stored as RGB; a photo of skin or of anything else is not."""
+    if image.mode in ("L", "I", "I;16", "F", "1"):
+        return {"colourfulness": 0.0}
+    small = image.convert("RGB")
+    small.thumbnail((256, 256))
+    values = np.asarray(small, dtype=np.float32) / 255.0
+    return {"colourfulness": float((values.max(axis=2) - values.min(axis=2)).mean())}
+
+
 def judge(scores: dict[str, float], limits: dict, *, distance_reason: str) -> Gate:
     """Refuse when any measure is past its limit; every reason is listed, in rule order."""
-    reasons = [reason for measure, key, refuses, reason in PHOTO_RULES
+    reasons = [reason for measure, key, refuses, reason in RULES
                if measure in scores and limits.get(key) is not None and refuses(scores[measure], limits[key])]
+    reasons = list(dict.fromkeys(reasons))
     if "distance" in scores and limits.get("max_distance") is not None and scores["distance"] > limits["max_distance"]:
-        reasons.append(distance_reason)
+        reasons = list(dict.fromkeys([*reasons, distance_reason]))
     return Gate(assessable=not reasons, reasons=reasons, scores=scores)
 
 

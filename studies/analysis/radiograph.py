@@ -22,8 +22,9 @@ def preread_radiograph(study: Study, *, progress: Callable[[str], None], written
     from ml.chest import analyse_radiograph, radiograph_urgency  # noqa: PLC0415  worker only (torch)
     from ml.overlays import heatmap_layer  # noqa: PLC0415  worker only (torch)
 
-    image = display_image(study.upload)
-    analysis = analyse_radiograph(image, weights_dir=settings.ML_WEIGHTS_DIR, progress=progress)
+    uploaded = display_image(study.upload)
+    analysis = analyse_radiograph(uploaded, weights_dir=settings.ML_WEIGHTS_DIR, progress=progress)
+    image = uploaded.convert("L")
     if not analysis.gate.assessable:
         return _not_assessable(study, image, analysis, progress=progress, written=written)
     progress(Study.Stage.OVERLAYS)
@@ -58,7 +59,8 @@ def preread_radiograph(study: Study, *, progress: Callable[[str], None], written
 
 
 def display_image(upload: StudyFile | None) -> Image.Image:
-    """The greyscale display image of an X-ray: the DICOM's VOI transform, or the image file."""
+    """The display image of an X-ray: the DICOM's VOI transform (grey), or the image file as
+    it is (its colour tells the input gate whether it is a film at all)."""
     from ml.dicom import radiograph_image  # noqa: PLC0415  worker only (see above)
 
     if upload is None:
@@ -67,7 +69,7 @@ def display_image(upload: StudyFile | None) -> Image.Image:
         if upload.content_type == DICOM_CONTENT_TYPE:
             image = radiograph_image(stored)
         else:
-            image = open_photo(stored).convert("L")
+            image = open_photo(stored)
     if max(image.size) > DISPLAY_MAX_SIDE:
         image.thumbnail((DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE), Image.Resampling.LANCZOS)
     return image

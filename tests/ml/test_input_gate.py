@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from ml.input_gate import GATE_FILE, FeatureDensity, InputGate, judge, lesion_measures, photo_measures, pooled_features
+from ml.input_gate import (
+    GATE_FILE,
+    FeatureDensity,
+    InputGate,
+    colour_measures,
+    judge,
+    lesion_measures,
+    photo_measures,
+    pooled_features,
+)
 from ml.installed import clear_cache, load_installed, model_dir
 from ml.metadata import ModelMetadata
 from ml.skin import SKIN_CLASSIFIER, analyse_skin_photo
@@ -126,3 +135,15 @@ def test_an_installed_gate_loads_with_its_classifier(tmp_path):
     write_test_gate(tmp_path, {"min_brightness": 0.2})
     gate = load_installed(SKIN_CLASSIFIER, tmp_path).input_gate
     assert isinstance(gate, InputGate) and gate.limits["min_brightness"] == 0.2
+
+
+def test_colourfulness_is_zero_for_grey_films_stored_as_rgb_and_high_for_photos():
+    assert colour_measures(Image.new("RGB", (300, 200), (90, 90, 90))) == {"colourfulness": 0.0}
+    assert colour_measures(Image.new("L", (300, 200), 90)) == {"colourfulness": 0.0}
+    assert colour_measures(Image.new("RGB", (300, 200), (255, 0, 0)))["colourfulness"] == pytest.approx(1.0)
+    assert colour_measures(Image.new("RGB", (300, 200), (200, 150, 120)))["colourfulness"] == pytest.approx(80 / 255)
+    gate = judge({"colourfulness": 0.3}, {"max_colourfulness": 0.02}, distance_reason="not_a_chest_radiograph")
+    assert gate.reasons == ["not_a_chest_radiograph"]  # one reason, even when the distance agrees
+    both = judge({"colourfulness": 0.3, "distance": 9.0}, {"max_colourfulness": 0.02, "max_distance": 1.0},
+                 distance_reason="not_a_chest_radiograph")
+    assert both.reasons == ["not_a_chest_radiograph"]
