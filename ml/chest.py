@@ -67,10 +67,8 @@ def analyse_radiograph(image: Image.Image, *, weights_dir: Path | None = None,
     with timer.stage("classification"):
         inputs = pneumonia.input_tensor(image)
         gate = pneumonia.gate(inputs, colour)
-    if not gate.assessable:
-        return _not_assessable(pneumonia, gate, timer.seconds)
-
-    with timer.stage("classification"):
+        if not gate.assessable:
+            return _not_assessable(pneumonia, gate, timer.seconds)
         positive = pneumonia.classes.index(PNEUMONIA)
         probability = float(pneumonia.predict_batch(inputs)[0][positive])
         pneumonia_type = kind.predict(image) if kind is not None else None

@@ -141,7 +141,7 @@ def fit(args: argparse.Namespace, spec: GatedModel) -> dict:
     else:
         limits.update(film_limits(splits["val"], args.keep))
     limits["fitted"] = (f"feature density on the train split ({len(train)} images); the distance limit lets "
-                        f"{args.keep_distance:.1%} of the validation split through, each photo limit "
+                        f"{args.keep_distance:.1%} of the validation split through, each other limit "
                         f"{args.keep:.1%}")
     directory = model_dir(args.model, args.weights_dir)
     density.save(directory / GATE_FILE)
@@ -169,6 +169,11 @@ def refusal_rate(paths: list[Path], gate: Callable[[Image.Image], Gate]) -> dict
     return {"n": len(paths), "refused": round(refused / max(1, len(paths)), 4), "reasons": reasons}
 
 
+def negatives_name(folder: Path) -> str:
+    """A negatives folder's name in the card: ``ham10000_600/images`` rather than ``images``."""
+    return f"{folder.parent.name}/{folder.name}" if folder.name in ("images", "NORMAL", "PNEUMONIA") else folder.name
+
+
 def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
@@ -181,7 +186,7 @@ def main(argv: list[str] | None = None) -> dict:
     refusal = served_gate(args.model, args.weights_dir)
     rates = {split: refusal_rate([item.path for item in splits[split]], refusal) for split in ("val", "test")}
     for folder in args.negatives:
-        rates[Path(folder).name] = refusal_rate(image_files(folder), refusal)
+        rates[negatives_name(Path(folder))] = refusal_rate(image_files(folder), refusal)
     classifier = load_installed(args.model, args.weights_dir)
     write_gate(model_dir(args.model, args.weights_dir), classifier, {**classifier.metadata.input_gate,
                                                                        "refusal": rates})

@@ -66,10 +66,7 @@ def display_image(upload: StudyFile | None) -> Image.Image:
     if upload is None:
         raise ValueError("the study has no image")
     with upload.file.open("rb") as stored:
-        if upload.content_type == DICOM_CONTENT_TYPE:
-            image = radiograph_image(stored)
-        else:
-            image = open_photo(stored)
+        image = radiograph_image(stored) if upload.content_type == DICOM_CONTENT_TYPE else open_photo(stored)
     if max(image.size) > DISPLAY_MAX_SIDE:
         image.thumbnail((DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE), Image.Resampling.LANCZOS)
     return image

@@ -187,12 +187,12 @@ def write_test_gate(weights_dir: Path, limits: dict, name: str = SKIN_CLASSIFIER
     clear_cache()
 
 
-def ungated_copy(weights_dir: Path, target: Path) -> Path:
-    """``weights_dir``'s models under ``target`` (weights linked, not copied) with their input
-    gates off: for tests of a pipeline's mechanics on drawn images, which a real model's gate
-    rightly refuses. What the gates do is tested on its own."""
+def ungated_copy(weights_dir: Path, target: Path, names: tuple[str, ...] | None = None) -> Path:
+    """``weights_dir``'s models (or those ``names``) under ``target``, weights linked, not
+    copied, with their input gates off: for tests of a pipeline's mechanics on drawn images,
+    which a real model's gate rightly refuses. What the gates do is tested on its own."""
     for source in sorted(Path(weights_dir).iterdir()):
-        if not (source / "metadata.json").is_file():
+        if not (source / "metadata.json").is_file() or (names is not None and source.name not in names):
             continue
         (target / source.name).mkdir(parents=True, exist_ok=True)
         for path in source.iterdir():

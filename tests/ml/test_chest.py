@@ -17,17 +17,14 @@ from ml.dicom import SeriesError, radiograph_image, read_radiograph
 from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, clear_cache
 from ml.ultralytics_adapter import Box
 from tests.dicom_files import write_radiograph
-from tests.ml.model_fixtures import write_test_lung_opacity, write_test_lung_opacity_boxes
+from tests.ml.model_fixtures import ungated_copy, write_test_lung_opacity, write_test_lung_opacity_boxes
 
 
 def shipped(tmp_path, *names):
-    """A weights folder holding only the named shipped models (links, not copies), so that
-    what is optional stays absent whatever else gets installed in ml/weights."""
-    folder = tmp_path / "weights"
-    folder.mkdir(exist_ok=True)
-    for name in names:
-        (folder / name).symlink_to(DEFAULT_WEIGHTS_DIR / name, target_is_directory=True)
-    return folder
+    """A weights folder holding only the named shipped models (weights linked), so that what
+    is optional stays absent whatever else gets installed in ml/weights; their input gates
+    are off, since the films here are drawn (tests/ml/test_shipped_gates.py tests the gates)."""
+    return ungated_copy(DEFAULT_WEIGHTS_DIR, tmp_path / "weights", names)
 
 
 @pytest.fixture(autouse=True)
