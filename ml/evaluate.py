@@ -32,7 +32,7 @@ from ml.datasets import chest_xray, ham10000, lidc
 from ml.datasets.common import DatasetError, LabelledImage, open_image, read_table
 from ml.input_gate import NOT_GATED, Gate
 from ml.inputs import inputs_for
-from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, load_installed
+from ml.installed import DEFAULT_WEIGHTS_DIR, ModelNotInstalled, load_installed, read_metadata
 from ml.metrics import mask_scores, roc_auc, segmentation_metrics
 from ml.skin import analyse_skin_photo
 from ml.skin_urgency import SOON, skin_urgency
@@ -131,21 +131,35 @@ def evaluate_skin_segmenter(data_dir: Path, weights_dir: Path, split: str | None
     return metrics
 
 
+GATED_BY = {"skin-classifier": "skin-classifier", "pneumonia": "pneumonia",
+            "pneumonia-type": "pneumonia"}  # an X-ray's pre-read is gated by pneumonia's gate
+
+
 def served_gate(name: str, weights_dir: Path) -> Callable[[Image.Image], Gate]:
     """The input gate's verdict on one image through the served pipeline of ``name``."""
     if name == "skin-classifier":
         return lambda image: analyse_skin_photo(image.convert("RGB"), weights_dir=weights_dir).gate
-    if name in ("pneumonia", "pneumonia-type"):  # an X-ray is gated by pneumonia's gate
+    if GATED_BY.get(name) == "pneumonia":
         return lambda image: analyse_radiograph(image, weights_dir=weights_dir).gate
     return lambda image: NOT_GATED
 
 
-def not_assessable_share(name: str, paths: list[Path], weights_dir: Path) -> float:
+def not_assessable_share(name: str, paths: list[Path], weights_dir: Path) -> float | None:
+    """The share of ``paths`` the served gate refuses: 0.0 for a model without a gate, None
+    when the served pipeline cannot run here (a model it needs is not installed)."""
+    gated_by = GATED_BY.get(name)
+    if gated_by is None:
+        return 0.0
     gate = served_gate(name, weights_dir)
     refused = 0
-    for path in paths:
-        with open_image(path) as image:
-            refused += not gate(image).assessable
+    try:
+        if not read_metadata(gated_by, weights_dir).input_gate:
+            return 0.0
+        for path in paths:
+            with open_image(path) as image:
+                refused += not gate(image).assessable
+    except ModelNotInstalled:
+        return None
     return round(refused / max(1, len(paths)), 4)
 
 

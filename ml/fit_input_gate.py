@@ -41,6 +41,7 @@ from ml.input_gate import (
 )
 from ml.installed import DEFAULT_WEIGHTS_DIR, clear_cache, load_installed, model_dir
 from ml.preprocessing import normalise
+from ml.segmentation import Segmenter
 from ml.skin import SKIN_SEGMENTER
 
 # Whatever the validation split says, a photo in which the segmenter finds no lesion at all
@@ -95,7 +96,8 @@ def batched_features(classifier: Classifier, items: list[LabelledImage], batch_s
     return np.concatenate(rows)
 
 
-def photo_limits(items: list[LabelledImage], classifier: Classifier, segmenter, keep: float) -> dict[str, float]:
+def photo_limits(items: list[LabelledImage], classifier: Classifier, segmenter: Segmenter,
+                 keep: float) -> dict[str, float]:
     """Limits of the photo measures that let ``keep`` of the validation photos through each."""
     rows = []
     for item in items:
