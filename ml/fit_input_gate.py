@@ -139,6 +139,8 @@ def fit(args: argparse.Namespace, spec: GatedModel) -> dict:
                     "max_distance": float(np.quantile(val_distances, args.keep_distance))}
     if spec.photo:
         segmenter = load_installed(SKIN_SEGMENTER, args.weights_dir)
+        if not isinstance(segmenter, Segmenter):
+            raise SystemExit(f"{SKIN_SEGMENTER} is not a segmenter")
         limits.update(photo_limits(splits["val"], classifier, segmenter, args.keep))
     else:
         limits.update(film_limits(splits["val"], args.keep))
