@@ -11,7 +11,7 @@ from accounts import permissions
 from accounts.models import User
 from studies.models import Artifact, Study
 
-RADIOLOGY_KINDS = (Study.Kind.CHEST_XRAY, Study.Kind.CT)
+RADIOLOGY_KINDS = tuple(Study.Kind(kind) for kind in permissions.RADIOLOGY_KINDS)  # the rule: accounts.permissions
 
 # URL name of a study's file -> the artifact kind holding it ("upload" is the StudyFile)
 FILE_KINDS = {
