@@ -65,6 +65,7 @@ def test_a_dark_photo_is_not_assessable_with_its_reason_everywhere(users, gated_
     page = client_a.get(reverse("studies:study_detail", kwargs={"study_id": study.id})).content.decode()
     assert "Not assessable" in page and "The photo is too dark." in page and "daylight" in page
     assert "Most likely" not in page and "heatmap" not in page.lower()
+    assert "skin-classifier 0.0.0-test" in page  # which model refused it, and its version
     listing = client_a.get(reverse("studies:study_list")).content.decode()
     assert "The model cannot judge this photo" in listing
 
