@@ -150,17 +150,25 @@ def not_assessable_share(name: str, paths: list[Path], weights_dir: Path) -> flo
     gated_by = GATED_BY.get(name)
     if gated_by is None:
         return 0.0
-    gate = served_gate(name, weights_dir)
-    refused = 0
     try:
         if not read_metadata(gated_by, weights_dir).input_gate:
             return 0.0
-        for path in paths:
-            with open_image(path) as image:
-                refused += not gate(image).assessable
+        return refusal_rate(paths, served_gate(name, weights_dir))["refused"]
     except ModelNotInstalled:
         return None
-    return round(refused / max(1, len(paths)), 4)
+
+
+def refusal_rate(paths: list[Path], gate: Callable[[Image.Image], Gate]) -> dict:
+    """How many of ``paths`` the gate refuses (``refused``: their share) and for what."""
+    reasons: dict[str, int] = {}
+    refused = 0
+    for path in paths:
+        with open_image(path) as image:
+            found = gate(image).reasons
+        refused += bool(found)
+        for reason in found:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return {"n": len(paths), "refused": round(refused / max(1, len(paths)), 4), "reasons": reasons}
 
 
 def melanoma_items(data_dir: Path) -> list[tuple[Path, int]]:

@@ -17,23 +17,20 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ml.cards import write_model_card
 from ml.classifier import Classifier
 from ml.datasets import labelled_splits
 from ml.datasets.common import LabelledImage, load_images, open_image
-from ml.evaluate import IMAGE_SUFFIXES, served_gate
+from ml.evaluate import IMAGE_SUFFIXES, refusal_rate, served_gate
 from ml.input_gate import (
     GATE_FILE,
     FeatureDensity,
-    Gate,
     colour_measures,
     lesion_measures,
     photo_measures,
@@ -159,18 +156,6 @@ def write_gate(directory: Path, classifier: Classifier, limits: dict) -> None:
     metadata.write(directory)
     write_model_card(directory, metadata)
     clear_cache()
-
-
-def refusal_rate(paths: list[Path], gate: Callable[[Image.Image], Gate]) -> dict:
-    reasons: dict[str, int] = {}
-    refused = 0
-    for path in paths:
-        with open_image(path) as image:
-            found = gate(image).reasons
-        refused += bool(found)
-        for reason in found:
-            reasons[reason] = reasons.get(reason, 0) + 1
-    return {"n": len(paths), "refused": round(refused / max(1, len(paths)), 4), "reasons": reasons}
 
 
 def negatives_name(folder: Path) -> str:

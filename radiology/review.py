@@ -23,7 +23,7 @@ from accounts.models import User
 from lesions_project.errors import ApplicationError
 from radiology.models import Addendum, Label, Report
 from radiology.reports import render_signed_report_pdf
-from studies import findings
+from studies import assessability, findings
 from studies.audit import Action, audit
 from studies.models import Artifact, Study, StudyResult
 from studies.selectors import RADIOLOGY_KINDS
@@ -207,9 +207,9 @@ _BULKY_FINDINGS = frozenset({"timings", "image_size", "volume"})
 
 def _gate_reasons(study: Study, result: StudyResult | None) -> list[str]:
     """The input gate's reason codes when it refused the image (studies.assessability)."""
-    if result is None or study.status != Study.Status.NOT_ASSESSABLE or not isinstance(result.findings, dict):
+    if result is None or study.status != Study.Status.NOT_ASSESSABLE:
         return []
-    return [str(code) for code in (result.findings.get("gate") or {}).get("reasons") or []]
+    return assessability.gate_codes(result.findings)
 
 
 def _ranked(probabilities) -> list[dict]:

@@ -48,10 +48,16 @@ def reasons_for(codes: list[str]) -> list[Reason]:
     return [REASONS.get(code, UNKNOWN) for code in codes] or [UNKNOWN]
 
 
+def gate_codes(findings: object) -> list[str]:
+    """The reason codes the input gate stored in a result's findings; empty when it accepted
+    the image (or there was no gate)."""
+    gate = findings.get("gate") if isinstance(findings, dict) else None
+    return [str(code) for code in (gate or {}).get("reasons") or []]
+
+
 def study_reasons(study: Study) -> list[Reason]:
     """Why a not-assessable study has no finding; empty for every other study."""
     if study.status != Study.Status.NOT_ASSESSABLE:
         return []
     result = getattr(study, "result", None)
-    gate = (result.findings.get("gate") if result is not None else None) or {}
-    return reasons_for(list(gate.get("reasons") or []))
+    return reasons_for(gate_codes(result.findings if result is not None else None))

@@ -52,7 +52,7 @@ def render_report_pdf(
     """The PDF for a finished analysis, in the study's language. `result` may be unsaved.
     A photo the models' input gate refused (``result.findings["gate"]``) has no outline
     and no heatmap: the report gives the reasons instead of a class."""
-    gate = result.findings.get("gate") or {"assessable": True, "reasons": []}
+    refused = assessability.gate_codes(result.findings)
     with translation.override(study.language):
         html = render_to_string(
             "studies/report_pdf.html",
@@ -63,8 +63,8 @@ def render_report_pdf(
                 "photo_uri": image_data_uri(photo),
                 "outline_uri": image_data_uri(outline) if outline else "",
                 "heatmap_uri": image_data_uri(heatmap) if heatmap else "",
-                "assessable": gate["assessable"],
-                "reasons": [] if gate["assessable"] else assessability.reasons_for(gate["reasons"]),
+                "assessable": not refused,
+                "reasons": assessability.reasons_for(refused) if refused else [],
                 "reported_at": study.finished_at or timezone.now(),
                 "photo_name": study.upload.original_name if study.upload else "",
             },
