@@ -100,6 +100,7 @@ def model_card(metadata: ModelMetadata, plots: list[str] | None = None) -> str:
             lines.append(f"![{PLOT_KINDS[kind]}, {SPLIT_NAMES.get(split, split).lower()}]"
                          f"({name})")
     lines += _gate_section(metadata.input_gate)
+    lines += _external_section(metadata.external_checks)
     lines += ["", "## Training", "", f"- Machine: {metadata.trained_on or 'not recorded'}",
               f"- Training time: {_duration(metrics.get('training_seconds'))}"]
     if "best_epoch" in metrics:
@@ -130,12 +131,26 @@ def _gate_section(gate: dict) -> list[str]:
               f"every limit. {_sentence(gate.get('fitted', ''))}"), "",
              "| limit | value |", "|---|---|"]
     lines += [f"| {text} | {gate[key]:.4g} |" for key, text in GATE_LIMITS.items() if gate.get(key) is not None]
+    if gate.get("command"):
+        lines += ["", f"Reproduce: `{gate['command']}`"]
     refusal = gate.get("refusal") or {}
     if refusal:
         lines += ["", "| images | n | refused | reasons |", "|---|---|---|---|"]
         lines += [f"| {name} | {rate['n']} | {rate['refused']:.1%} | "
                   f"{', '.join(f'{r} {c}' for r, c in sorted(rate['reasons'].items())) or '-'} |"
                   for name, rate in refusal.items()]
+    return lines
+
+
+def _external_section(checks: list) -> list[str]:
+    """What the model did on data from elsewhere, with the command that measured it."""
+    lines = ["", "## Checks on other data", ""]
+    if not checks:
+        return [*lines, "None run yet: the test split above is from the training sites only."]
+    for check in checks:
+        metrics = ", ".join(f"{key} {value:.3g}" if isinstance(value, float) else f"{key} {value}"
+                            for key, value in check["metrics"].items())
+        lines += [f"- {check['data']}: {metrics}. Reproduce: `{check['command']}`"]
     return lines
 
 

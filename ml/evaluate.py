@@ -13,6 +13,9 @@ advice) on dermoscopy from anywhere: DIR has ``images/`` (any size and aspect) a
 probability (over the photos the gate accepts), ``flag_sensitivity`` and
 ``flag_rate_negatives`` (the shares of melanomas and of other lesions given "see a
 dermatologist soon"; a refused photo is not given it) and ``not_assessable``.
+
+``skin-gate`` and ``xray-gate`` report what the served input gate refuses of a folder of
+any images, and why (``n``, ``refused``, ``reasons``).
 """
 
 from __future__ import annotations
@@ -208,7 +211,10 @@ def evaluate_skin_melanoma(data_dir: Path, weights_dir: Path) -> dict:
     }
 
 
-MODELS = sorted([*CLASSIFIER_READERS, "skin-segmenter", "skin-melanoma"])
+# What a served input gate refuses of a folder of any images (every file, any size):
+# ``python -m ml.evaluate xray-gate DIR``.
+GATES = {"skin-gate": "skin-classifier", "xray-gate": "pneumonia"}
+MODELS = sorted([*CLASSIFIER_READERS, "skin-segmenter", "skin-melanoma", *GATES])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
             metrics = evaluate_skin_segmenter(args.data_dir, args.weights_dir, args.split)
         elif args.model == "skin-melanoma":
             metrics = evaluate_skin_melanoma(args.data_dir, args.weights_dir)
+        elif args.model in GATES:
+            paths = sorted(p for p in args.data_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            metrics = refusal_rate(paths, served_gate(GATES[args.model], args.weights_dir))
         else:
             metrics = evaluate_classifier(args.model, args.data_dir, args.weights_dir, args.split,
                                           batch_size=args.batch_size, device=args.device,

@@ -141,6 +141,8 @@ def fit(args: argparse.Namespace, spec: GatedModel) -> dict:
         limits.update(photo_limits(splits["val"], classifier, segmenter, args.keep))
     else:
         limits.update(film_limits(splits["val"], args.keep))
+    limits["command"] = " ".join(["python -m ml.fit_input_gate", args.model, "--data", str(args.data),
+                                  *(["--negatives", *map(str, args.negatives)] if args.negatives else [])])
     limits["fitted"] = (f"feature density on the train split ({len(train)} images); the distance limit lets "
                         f"{args.keep_distance:.1%} of the validation split through, each other limit "
                         f"{args.keep:.1%}")

@@ -44,6 +44,8 @@ class ModelMetadata:
     thresholds: dict[str, float] = field(default_factory=dict)
     # The input gate's limits and refusal rates (ml.input_gate; empty: the model is not gated).
     input_gate: dict = field(default_factory=dict)
+    # Checks on data from elsewhere than the training set: [{"data", "command", "metrics"}].
+    external_checks: list = field(default_factory=list)
     # Average the probabilities over the four flips of the input (orientation-free images).
     test_time_flips: bool = False
     training_data: str = ""

@@ -244,3 +244,15 @@ def test_the_card_states_the_input_gate_and_what_it_refused():
     ungated = ModelMetadata(name="x", version="1", task="classification", architecture="compact-resnet",
                             weights_file="model.pt", classes=["a", "b"], input_size=[8, 8])
     assert "None: every input gets a result." in model_card(ungated)
+    assert "None run yet" in model_card(ungated)
+
+
+def test_the_card_lists_the_checks_on_other_data_with_their_commands():
+    metadata = ModelMetadata(name="skin-classifier", version="1.0.0", task="classification",
+                             architecture="compact-resnet", weights_file="model.pt", classes=["a", "b"],
+                             input_size=[8, 8], external_checks=[{
+                                 "data": "ISIC 2017, 520 images", "command": "python -m ml.evaluate skin-melanoma DIR",
+                                 "metrics": {"n": 520, "auc": 0.5899, "not_assessable": 0.2442}}])
+    card = model_card(metadata)
+    assert ("- ISIC 2017, 520 images: n 520, auc 0.59, not_assessable 0.244. "
+            "Reproduce: `python -m ml.evaluate skin-melanoma DIR`") in card

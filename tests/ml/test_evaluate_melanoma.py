@@ -76,3 +76,16 @@ def test_a_folder_without_labels_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "images").mkdir()
     assert evaluate.main(["skin-melanoma", str(tmp_path), "--weights-dir", str(tmp_path)]) == 2
     assert "labels.csv" in capsys.readouterr().err
+
+
+def test_the_gate_command_counts_what_it_refuses_of_any_folder(tmp_path, capsys):
+    weights = tmp_path / "weights"
+    write_test_weights(weights)
+    write_test_gate(weights, {"min_brightness": 0.2})
+    folder = tmp_path / "photos" / "nested"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (90, 60), (8, 8, 8)).save(folder / "dark.png")
+    Image.new("RGB", (300, 200), (190, 140, 110)).save(folder / "light.jpg")
+    assert evaluate.main(["skin-gate", str(tmp_path / "photos"), "--weights-dir", str(weights)]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {
+        "n": 2, "refused": 0.5, "reasons": {"too_dark": 1}}
